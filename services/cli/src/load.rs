@@ -1,0 +1,115 @@
+//! Loading dynamic-configuration files into providers' configurations, as the file
+//! provider reads a directory: every file of one provider is one configuration, and a
+//! resource defined in two files keeps its first definition (files in the order given).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use switchyard_config::{Decoded, Format, decode_str};
+use switchyard_merge::ProviderConfig;
+use switchyard_model::{DynamicConfig, ResourceKind};
+
+/// A file that cannot be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Unreadable.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither `.yml`, `.yaml` nor `.toml`.
+    #[error("{path}: unknown format (expected a .yml, .yaml or .toml file)")]
+    Format {
+        /// The file.
+        path: String,
+    },
+    /// Not valid YAML/TOML.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message with line and column.
+        message: String,
+    },
+}
+
+/// One provider's files, combined.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The combined configuration and problems.
+    pub provider: ProviderConfig,
+    /// Which file defined each resource (kind, local name).
+    pub origins: BTreeMap<(ResourceKind, String), PathBuf>,
+    /// Resources defined twice (the first definition is used, as Traefik does).
+    pub duplicates: Vec<String>,
+}
+
+/// Reads and decodes one file.
+pub fn decode(path: &Path) -> Result<Decoded, LoadError> {
+    let shown = path.display().to_string();
+    let format = Format::from_path(path).ok_or_else(|| LoadError::Format { path: shown.clone() })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: shown.clone(), source })?;
+    decode_str(&text, format).map_err(|e| LoadError::Syntax { path: shown, message: e.to_string() })
+}
+
+/// Combines decoded files of one provider.
+pub fn combine(files: Vec<(PathBuf, Decoded)>) -> Loaded {
+    let mut out = Loaded::default();
+    for (path, decoded) in files {
+        for problem in decoded.problems {
+            out.origins.entry((problem.kind, problem.name.clone())).or_insert_with(|| path.clone());
+            out.provider.problems.push(problem);
+        }
+        add_file(&mut out, &path, decoded.config);
+    }
+    out
+}
+
+fn add_file(out: &mut Loaded, path: &Path, config: DynamicConfig) {
+    let DynamicConfig { http, tcp, udp, tls } = config;
+    let Loaded { provider: ProviderConfig { config: to, .. }, origins, duplicates } = out;
+    let mut ctx = Ctx { path, origins, duplicates };
+    ctx.merge(ResourceKind::HttpRouter, http.routers, &mut to.http.routers);
+    ctx.merge(ResourceKind::HttpService, http.services, &mut to.http.services);
+    ctx.merge(ResourceKind::HttpMiddleware, http.middlewares, &mut to.http.middlewares);
+    ctx.merge(ResourceKind::HttpServersTransport, http.servers_transports, &mut to.http.servers_transports);
+    ctx.merge(ResourceKind::TcpRouter, tcp.routers, &mut to.tcp.routers);
+    ctx.merge(ResourceKind::TcpService, tcp.services, &mut to.tcp.services);
+    ctx.merge(ResourceKind::TcpMiddleware, tcp.middlewares, &mut to.tcp.middlewares);
+    ctx.merge(ResourceKind::TcpServersTransport, tcp.servers_transports, &mut to.tcp.servers_transports);
+    ctx.merge(ResourceKind::UdpRouter, udp.routers, &mut to.udp.routers);
+    ctx.merge(ResourceKind::UdpService, udp.services, &mut to.udp.services);
+    ctx.merge(ResourceKind::TlsOption, tls.options, &mut to.tls.options);
+    ctx.merge(ResourceKind::TlsStore, tls.stores, &mut to.tls.stores);
+    to.tls.certificates.extend(tls.certificates);
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    origins: &'a mut BTreeMap<(ResourceKind, String), PathBuf>,
+    duplicates: &'a mut Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn merge<T>(&mut self, kind: ResourceKind, from: BTreeMap<String, T>, to: &mut BTreeMap<String, T>) {
+        for (name, value) in from {
+            match self.origins.get(&(kind, name.clone())) {
+                Some(first) => self.duplicates.push(format!(
+                    "{}.{name}: defined in both {} and {}; the definition in {} is used",
+                    kind.path(),
+                    first.display(),
+                    self.path.display(),
+                    first.display()
+                )),
+                None => {
+                    self.origins.insert((kind, name.clone()), self.path.to_owned());
+                    to.insert(name, value);
+                }
+            }
+        }
+    }
+}

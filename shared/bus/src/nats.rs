@@ -1,0 +1,363 @@
+//! The bus over NATS JetStream: connecting, opening the buckets, publishing a provider's
+//! snapshot and following the config bucket.
+//!
+//! Every loop here survives NATS outages: the client reconnects with capped backoff, and a
+//! watch that ends is reopened, which replays the full state (a new catch-up), so a reader
+//! never misses a change that happened while it was away (property 4).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use futures::StreamExt as _;
+use tracing::{debug, info, warn};
+
+use crate::follow::{Entry, Event, Follower};
+use crate::keys::{self, ConfigEntryKey, ConfigKey};
+use crate::messages::{Commit, ProviderStatus};
+use crate::publish::{Plan, plan};
+use crate::record::Record;
+
+/// Errors talking to NATS.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Connecting failed (bad URL, credentials file unreadable).
+    #[error("connecting to NATS at {url}: {message}")]
+    Connect {
+        /// The configured URL(s).
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// A JetStream operation failed.
+    #[error("NATS {operation}: {message}")]
+    Operation {
+        /// What was being done (`open bucket switchyard_config_v1`, `put file.http-routers.a`).
+        operation: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn op_err(operation: impl Into<String>, e: impl std::fmt::Display) -> BusError {
+    BusError::Operation { operation: operation.into(), message: e.to_string() }
+}
+
+/// How a service reaches NATS (part of every service's static configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NatsSettings {
+    /// Server URL(s), comma-separated (`nats://127.0.0.1:4222`).
+    pub url: String,
+    /// A `.creds` file (JWT + nkey).
+    pub credentials_file: Option<PathBuf>,
+    /// User name (with `password`).
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Token.
+    pub token: Option<String>,
+    /// CA bundle to verify the server (enables TLS).
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate for mutual TLS (with `key_file`).
+    pub cert_file: Option<PathBuf>,
+    /// Client key for mutual TLS.
+    pub key_file: Option<PathBuf>,
+    /// JetStream replicas for buckets this service creates (1 for a single server).
+    pub replicas: Option<usize>,
+}
+
+/// The longest wait between two reconnection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Capped exponential backoff: 100 ms, 200 ms, ... up to [`MAX_BACKOFF`].
+pub fn backoff(attempt: usize) -> Duration {
+    let exp = u32::try_from(attempt.min(16)).unwrap_or(16);
+    Duration::from_millis(100u64.saturating_mul(1 << exp)).min(MAX_BACKOFF)
+}
+
+/// Connects to NATS. The client retries the first connection and reconnects forever with
+/// capped backoff; callers never need to connect twice.
+pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::Client, BusError> {
+    let url = if settings.url.is_empty() { "nats://127.0.0.1:4222".to_owned() } else { settings.url.clone() };
+    let connect_err = |message: String| BusError::Connect { url: url.clone(), message };
+    let mut options = match &settings.credentials_file {
+        Some(path) => async_nats::ConnectOptions::with_credentials_file(path)
+            .await
+            .map_err(|e| connect_err(format!("credentials file {}: {e}", path.display())))?,
+        None => async_nats::ConnectOptions::new(),
+    };
+    if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(token) = &settings.token {
+        options = options.token(token.clone());
+    }
+    if let Some(ca) = &settings.ca_file {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let (Some(cert), Some(key)) = (&settings.cert_file, &settings.key_file) {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    let name_owned = name.to_owned();
+    options = options
+        .name(name)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(5))
+        .reconnect_delay_callback(backoff)
+        .event_callback(move |event| {
+            let name = name_owned.clone();
+            async move {
+                match event {
+                    async_nats::Event::Connected => info!(service = %name, "connected to NATS"),
+                    async_nats::Event::Disconnected => warn!(service = %name, "disconnected from NATS; serving last known state"),
+                    other => debug!(service = %name, event = %other, "NATS event"),
+                }
+            }
+        });
+    let servers: Vec<&str> = url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    options.connect(servers).await.map_err(|e| connect_err(e.to_string()))
+}
+
+/// The contract's buckets, opened (and created when missing).
+#[derive(Clone)]
+pub struct Buckets {
+    /// [`keys::CONFIG_BUCKET`].
+    pub config: kv::Store,
+    /// [`keys::CERTS_BUCKET`].
+    pub certs: kv::Store,
+    /// [`keys::CHALLENGES_BUCKET`].
+    pub challenges: kv::Store,
+    /// [`keys::HEALTH_BUCKET`].
+    pub health: kv::Store,
+    /// [`keys::PROXIES_BUCKET`].
+    pub proxies: kv::Store,
+    /// [`keys::LEASES_BUCKET`].
+    pub leases: kv::Store,
+}
+
+/// The configuration of each bucket of the contract.
+pub fn bucket_configs(replicas: usize) -> Vec<kv::Config> {
+    let bucket = |name: &str, description: &str, max_age: Duration| kv::Config {
+        bucket: name.to_owned(),
+        description: description.to_owned(),
+        history: 1,
+        max_age,
+        // One resource, one certificate: far below NATS' default 1 MiB max payload.
+        max_value_size: 1024 * 1024,
+        storage: jetstream::stream::StorageType::File,
+        num_replicas: replicas.max(1),
+        ..Default::default()
+    };
+    vec![
+        bucket(keys::CONFIG_BUCKET, "switchyard dynamic configuration, per provider and resource", Duration::ZERO),
+        bucket(keys::CERTS_BUCKET, "switchyard certificates (keys sealed)", Duration::ZERO),
+        bucket(keys::CHALLENGES_BUCKET, "switchyard pending ACME challenges", Duration::from_secs(3600)),
+        bucket(keys::HEALTH_BUCKET, "switchyard server health", Duration::ZERO),
+        bucket(keys::PROXIES_BUCKET, "switchyard proxy heartbeats", Duration::from_secs(60)),
+        bucket(keys::LEASES_BUCKET, "switchyard leases", Duration::ZERO),
+    ]
+}
+
+/// Opens every bucket, creating the missing ones. Idempotent; any service may call it.
+pub async fn open_buckets(client: &async_nats::Client, replicas: usize) -> Result<Buckets, BusError> {
+    let js = jetstream::new(client.clone());
+    let mut stores = Vec::new();
+    for config in bucket_configs(replicas) {
+        let name = config.bucket.clone();
+        let store = match js.get_key_value(&name).await {
+            Ok(store) => store,
+            Err(_) => js.create_key_value(config).await.map_err(|e| op_err(format!("create bucket {name}"), e))?,
+        };
+        stores.push(store);
+    }
+    let mut it = stores.into_iter();
+    let mut next = || it.next().ok_or_else(|| op_err("open buckets", "bucket list mismatch"));
+    Ok(Buckets {
+        config: next()?,
+        certs: next()?,
+        challenges: next()?,
+        health: next()?,
+        proxies: next()?,
+        leases: next()?,
+    })
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Publishes one provider's snapshots: only what changed, in a consistent order, then a commit.
+pub struct ConfigPublisher {
+    provider: String,
+    kv: kv::Store,
+    js: jetstream::Context,
+    current: Option<BTreeMap<ConfigKey, Vec<u8>>>,
+    generation: u64,
+}
+
+/// What one publish did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Keys put.
+    pub puts: usize,
+    /// Keys deleted.
+    pub deletes: usize,
+    /// The commit's generation (unchanged when nothing changed).
+    pub generation: u64,
+}
+
+impl ConfigPublisher {
+    /// A publisher for `provider` (a name accepted by [`keys::validate_provider_name`]).
+    pub fn new(client: &async_nats::Client, buckets: &Buckets, provider: &str) -> Result<Self, BusError> {
+        keys::validate_provider_name(provider).map_err(|e| op_err("publisher", e))?;
+        Ok(Self {
+            provider: provider.to_owned(),
+            kv: buckets.config.clone(),
+            js: jetstream::new(client.clone()),
+            current: None,
+            generation: 0,
+        })
+    }
+
+    /// Forgets what was published, so that the next publish reads the bucket back first
+    /// (after a reconnect, the bucket may have been lost or changed by someone else).
+    pub fn resync(&mut self) {
+        self.current = None;
+    }
+
+    async fn load(&mut self) -> Result<BTreeMap<ConfigKey, Vec<u8>>, BusError> {
+        let prefix = format!("{}.", self.provider);
+        let mut found = BTreeMap::new();
+        let mut names = self.kv.keys().await.map_err(|e| op_err("list keys", e))?;
+        let mut wanted = Vec::new();
+        while let Some(key) = names.next().await {
+            let key = key.map_err(|e| op_err("list keys", e))?;
+            if key.starts_with(&prefix) {
+                wanted.push(key);
+            }
+        }
+        for key in wanted {
+            let value = self.kv.get(&key).await.map_err(|e| op_err(format!("get {key}"), e))?;
+            match (ConfigEntryKey::parse(&key), value) {
+                (Ok(ConfigEntryKey::Resource(k)), Some(v)) => {
+                    found.insert(k, v.to_vec());
+                }
+                (Ok(ConfigEntryKey::Commit(_)), Some(v)) => {
+                    if let Ok(commit) = serde_json::from_slice::<Commit>(&v) {
+                        self.generation = self.generation.max(commit.generation);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// Publishes a full snapshot of the provider's records.
+    pub async fn publish(&mut self, records: &BTreeMap<ConfigKey, Record>) -> Result<PublishReport, BusError> {
+        let current = match self.current.take() {
+            Some(current) => current,
+            None => self.load().await?,
+        };
+        let Plan { puts, deletes } = plan(&current, records);
+        let mut next = current;
+        let report = PublishReport { puts: puts.len(), deletes: deletes.len(), generation: self.generation };
+        if puts.is_empty() && deletes.is_empty() {
+            self.current = Some(next);
+            return Ok(report);
+        }
+        // Messages leave in order on the one connection, so the stream keeps the plan's
+        // order while acknowledgements are awaited together.
+        let mut acks = Vec::with_capacity(puts.len());
+        for (key, bytes) in &puts {
+            let subject = format!("$KV.{}.{}", keys::CONFIG_BUCKET, key);
+            let ack = self
+                .js
+                .publish(subject, bytes.clone().into())
+                .await
+                .map_err(|e| op_err(format!("put {key}"), e))?;
+            acks.push((key, ack));
+        }
+        for (key, ack) in acks {
+            ack.await.map_err(|e| op_err(format!("put {key}"), e))?;
+        }
+        for (key, bytes) in puts {
+            next.insert(key, bytes);
+        }
+        for key in &deletes {
+            self.kv.delete(key.to_string()).await.map_err(|e| op_err(format!("delete {key}"), e))?;
+            next.remove(key);
+        }
+        self.generation += 1;
+        let commit = Commit {
+            generation: self.generation,
+            changed: (report.puts + report.deletes) as u64,
+            resources: next.len() as u64,
+            at_ms: now_ms(),
+        };
+        let bytes = serde_json::to_vec(&commit).unwrap_or_default();
+        self.kv
+            .put(keys::commit_key(&self.provider), bytes.into())
+            .await
+            .map_err(|e| op_err("commit", e))?;
+        self.current = Some(next);
+        Ok(PublishReport { generation: self.generation, ..report })
+    }
+
+    /// Publishes the provider's status.
+    pub async fn publish_status(&self, status: &ProviderStatus) -> Result<(), BusError> {
+        let bytes = serde_json::to_vec(status).unwrap_or_default();
+        self.kv.put(keys::status_key(&self.provider), bytes.into()).await.map_err(|e| op_err("status", e))?;
+        Ok(())
+    }
+}
+
+/// Follows the config bucket forever, calling `on_event` with each batch to apply.
+///
+/// Every (re)opened watch begins with a full catch-up batch (`Batch::full`), so after an
+/// outage the reader converges on the current state without replaying history.
+pub async fn follow_config(kv: kv::Store, mut on_event: impl FnMut(Event)) {
+    let mut attempt = 0usize;
+    loop {
+        match follow_once(&kv, &mut on_event).await {
+            Ok(()) => warn!("config watch ended; reopening"),
+            Err(e) => warn!(error = %e, "config watch failed; reopening"),
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt += 1;
+    }
+}
+
+async fn follow_once(kv: &kv::Store, on_event: &mut impl FnMut(Event)) -> Result<(), BusError> {
+    let mut follower = Follower::new();
+    let empty = kv.status().await.map_err(|e| op_err("bucket status", e))?.values() == 0;
+    let mut watch = kv.watch_with_history(">").await.map_err(|e| op_err("watch config", e))?;
+    if empty {
+        if let Some(batch) = follower.finish_catch_up() {
+            on_event(Event::Apply(batch));
+        }
+    }
+    while let Some(entry) = watch.next().await {
+        let entry = entry.map_err(|e| op_err("watch config", e))?;
+        let value = match entry.operation {
+            kv::Operation::Put => Some(entry.value.as_ref()),
+            kv::Operation::Delete | kv::Operation::Purge => None,
+        };
+        for event in follower.on_entry(Entry {
+            key: &entry.key,
+            value,
+            revision: entry.revision,
+            pending: entry.delta,
+        }) {
+            on_event(event);
+        }
+    }
+    Ok(())
+}

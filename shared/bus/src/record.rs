@@ -1,0 +1,165 @@
+//! Configuration resources as they travel on the bus: one record per resource.
+//!
+//! A record is either the resource's specification (the model type, serialised as JSON in
+//! Traefik's camelCase shape) or the problems that made its provider reject it. Rejected
+//! resources are published too, so that every proxy can disable what depends on them and
+//! say why, instead of reporting a missing resource.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use switchyard_model::{DynamicConfig, Problem, ResourceKind};
+
+use crate::keys::ConfigKey;
+
+/// A record that could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("record {key}: {source}")]
+pub struct RecordError {
+    /// The record's key.
+    pub key: String,
+    /// The JSON error.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// One problem of a rejected resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordProblem {
+    /// The field inside the resource, if the problem is about one field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The wire form of a record: exactly one of `spec` and `problems` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The resource, as its model type serialises it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<serde_json::Value>,
+    /// Why its provider rejected it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<RecordProblem>,
+}
+
+impl Record {
+    /// Encodes the record as the bytes stored in the bucket.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // A Value-based record always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Decodes a record read from the bucket under `key`.
+    pub fn from_bytes(key: &ConfigKey, bytes: &[u8]) -> Result<Self, RecordError> {
+        serde_json::from_slice(bytes).map_err(|source| RecordError { key: key.to_string(), source })
+    }
+}
+
+/// Runs `$body` with `$map` bound to the map or list of `$config` that holds `$kind`.
+macro_rules! with_section {
+    ($config:expr, $kind:expr, |$map:ident| $named:expr, |$list:ident| $listed:expr) => {
+        match $kind {
+            ResourceKind::HttpRouter => { let $map = &mut $config.http.routers; $named }
+            ResourceKind::HttpService => { let $map = &mut $config.http.services; $named }
+            ResourceKind::HttpMiddleware => { let $map = &mut $config.http.middlewares; $named }
+            ResourceKind::HttpServersTransport => { let $map = &mut $config.http.servers_transports; $named }
+            ResourceKind::TcpRouter => { let $map = &mut $config.tcp.routers; $named }
+            ResourceKind::TcpService => { let $map = &mut $config.tcp.services; $named }
+            ResourceKind::TcpMiddleware => { let $map = &mut $config.tcp.middlewares; $named }
+            ResourceKind::TcpServersTransport => { let $map = &mut $config.tcp.servers_transports; $named }
+            ResourceKind::UdpRouter => { let $map = &mut $config.udp.routers; $named }
+            ResourceKind::UdpService => { let $map = &mut $config.udp.services; $named }
+            ResourceKind::TlsOption => { let $map = &mut $config.tls.options; $named }
+            ResourceKind::TlsStore => { let $map = &mut $config.tls.stores; $named }
+            ResourceKind::TlsCertificate => { let $list = &mut $config.tls.certificates; $listed }
+        }
+    };
+}
+
+/// Splits one provider's configuration (and the resources it rejected) into records.
+///
+/// Certificates have no names in Traefik's model; their records are named by a digest of
+/// their files, so that the name stays put when other certificates are added or removed.
+pub fn to_records(
+    provider: &str,
+    config: &DynamicConfig,
+    problems: &[Problem],
+) -> BTreeMap<ConfigKey, Record> {
+    let mut out = BTreeMap::new();
+    let mut config = config.clone();
+    for kind in ResourceKind::ALL {
+        with_section!(
+            config,
+            kind,
+            |map| {
+                for (name, spec) in std::mem::take(map) {
+                    let spec = serde_json::to_value(&spec).ok();
+                    out.insert(ConfigKey::new(provider, kind, name), Record { spec, problems: vec![] });
+                }
+            },
+            |list| {
+                for cert in std::mem::take(list) {
+                    let spec = serde_json::to_value(&cert).ok();
+                    let name = certificate_name(spec.as_ref());
+                    out.insert(ConfigKey::new(provider, kind, name), Record { spec, problems: vec![] });
+                }
+            }
+        );
+    }
+    for problem in problems {
+        let key = ConfigKey::new(provider, problem.kind, problem.name.clone());
+        let record = out.entry(key).or_insert_with(|| Record { spec: None, problems: vec![] });
+        // A rejected resource is published without its spec, even if part of it decoded.
+        record.spec = None;
+        record.problems.push(RecordProblem { field: problem.field.clone(), message: problem.message.clone() });
+    }
+    out
+}
+
+fn certificate_name(spec: Option<&serde_json::Value>) -> String {
+    let text = spec.map(|v| v.to_string()).unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Rebuilds per-provider configurations from records, the inverse of [`to_records`].
+///
+/// A record whose spec does not decode as its kind (a payload from a newer, incompatible
+/// publisher, or a corrupted one) becomes a problem of that resource: it is disabled with
+/// the reason rather than silently dropped.
+pub fn from_records<'a>(
+    records: impl IntoIterator<Item = (&'a ConfigKey, &'a Record)>,
+) -> BTreeMap<String, (DynamicConfig, Vec<Problem>)> {
+    let mut out: BTreeMap<String, (DynamicConfig, Vec<Problem>)> = BTreeMap::new();
+    for (key, record) in records {
+        let (config, problems) = out.entry(key.provider.clone()).or_default();
+        let rejected = |message: String, field: Option<String>| Problem {
+            kind: key.kind,
+            name: key.name.clone(),
+            field,
+            message,
+        };
+        if !record.problems.is_empty() {
+            problems.extend(record.problems.iter().map(|p| rejected(p.message.clone(), p.field.clone())));
+            continue;
+        }
+        let Some(spec) = record.spec.clone() else {
+            problems.push(rejected("record has neither spec nor problems".into(), None));
+            continue;
+        };
+        let decoded: Result<(), serde_json::Error> = with_section!(
+            config,
+            key.kind,
+            |map| serde_json::from_value(spec).map(|v| {
+                map.insert(key.name.clone(), v);
+            }),
+            |list| serde_json::from_value(spec).map(|v| list.push(v))
+        );
+        if let Err(e) = decoded {
+            problems.push(rejected(format!("cannot decode bus record: {e}"), None));
+        }
+    }
+    out
+}

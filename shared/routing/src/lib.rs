@@ -1,0 +1,187 @@
+//! The routing table: routers indexed for lookup.
+//!
+//! Routers are ordered once, globally: priority (highest first), then provider precedence,
+//! then name, so the winner is deterministic even where Traefik leaves ties undefined.
+//! Each router is filed under what its rule requires of the host:
+//! - an exact host set (`Host(a) || Host(b)`) files it under each host;
+//! - a domain suffix (`HostRegexp(^.+\.example\.com$)`) files it under the suffix;
+//! - anything else (no host matcher, negations, unanchored regexps) goes to one
+//!   host-less list.
+//!
+//! A lookup merges the candidate lists of the request's host, its parent domains and the
+//! host-less list in global order and returns the first router whose rule matches, so its
+//! cost depends on the routers that could match that host, not on the table's size.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use switchyard_merge::{Merged, provider_of};
+use switchyard_model::http::Router;
+use switchyard_rules::{HostConstraint, HttpRequest, Rule};
+
+/// The order of providers for routers of equal priority, first wins. Providers not listed
+/// come after the listed ones, alphabetically.
+#[derive(Debug, Clone)]
+pub struct ProviderPrecedence(Vec<String>);
+
+impl Default for ProviderPrecedence {
+    /// Switchyard's default: `internal`, `file`, then every other provider alphabetically.
+    fn default() -> Self {
+        Self(vec!["internal".into(), "file".into()])
+    }
+}
+
+impl ProviderPrecedence {
+    /// A custom precedence list.
+    pub fn new(order: Vec<String>) -> Self {
+        Self(order)
+    }
+
+    fn rank(&self, provider: &str) -> usize {
+        self.0.iter().position(|p| p == provider).unwrap_or(self.0.len())
+    }
+}
+
+/// One routable HTTP router.
+#[derive(Debug)]
+pub struct Route {
+    /// Qualified name, `name@provider`.
+    pub name: String,
+    /// Effective priority (the rule's length in bytes when not configured).
+    pub priority: i64,
+    /// The parsed rule.
+    pub rule: Arc<Rule>,
+    /// The router as configured, with qualified references.
+    pub router: Router,
+    order: u32,
+}
+
+impl Route {
+    /// The qualified service name.
+    pub fn service(&self) -> &str {
+        &self.router.service
+    }
+
+    /// Whether the router listens on `entry_point` (routers without entryPoints listen on all).
+    pub fn on_entry_point(&self, entry_point: &str) -> bool {
+        self.router.entry_points.is_empty() || self.router.entry_points.iter().any(|e| e == entry_point)
+    }
+}
+
+/// The HTTP routing table.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    exact: HashMap<String, Vec<Arc<Route>>>,
+    suffix: HashMap<String, Vec<Arc<Route>>>,
+    any: Vec<Arc<Route>>,
+    len: usize,
+}
+
+/// Strips one trailing dot: `example.com.` and `example.com` are the same host to Traefik.
+fn host_key(host: &str) -> &str {
+    host.strip_suffix('.').unwrap_or(host)
+}
+
+impl RouteTable {
+    /// Compiles the enabled HTTP routers of a merged configuration.
+    pub fn build(merged: &Merged, precedence: &ProviderPrecedence) -> Self {
+        let mut routes: Vec<(i64, usize, &String, &Router, &Arc<Rule>)> = merged
+            .config
+            .http
+            .routers
+            .iter()
+            .filter_map(|(name, router)| {
+                let rule = merged.http_rules.get(name)?;
+                Some((router.effective_priority(), precedence.rank(provider_of(name)), name, router, rule))
+            })
+            .collect();
+        routes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+        let mut table = RouteTable { len: routes.len(), ..Default::default() };
+        for (order, (priority, _, name, router, rule)) in routes.into_iter().enumerate() {
+            let route = Arc::new(Route {
+                name: name.clone(),
+                priority,
+                rule: rule.clone(),
+                router: router.clone(),
+                order: u32::try_from(order).unwrap_or(u32::MAX),
+            });
+            // Lists stay sorted because routes are visited in global order.
+            match rule.host_constraint() {
+                HostConstraint::Exact(hosts) => {
+                    for host in hosts {
+                        table.exact.entry(host_key(&host).to_owned()).or_default().push(route.clone());
+                    }
+                }
+                HostConstraint::Suffix(suffixes) => {
+                    for suffix in suffixes {
+                        table.suffix.entry(host_key(&suffix).to_owned()).or_default().push(route.clone());
+                    }
+                }
+                HostConstraint::Any => table.any.push(route),
+            }
+        }
+        table
+    }
+
+    /// How many routers the table holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The router that wins for a request arriving on `entry_point` (any when `None`).
+    pub fn lookup(&self, entry_point: Option<&str>, req: &impl HttpRequest) -> Option<&Arc<Route>> {
+        let host = host_key(req.host());
+        let mut lists: Vec<&[Arc<Route>]> = Vec::with_capacity(6);
+        if let Some(list) = self.exact.get(host) {
+            lists.push(list);
+        }
+        if !self.suffix.is_empty() {
+            // The host itself and each parent domain: a.b.c -> a.b.c, b.c, c.
+            let mut rest = host;
+            loop {
+                if let Some(list) = self.suffix.get(rest) {
+                    lists.push(list);
+                }
+                match rest.split_once('.') {
+                    Some((_, parent)) if !parent.is_empty() => rest = parent,
+                    _ => break,
+                }
+            }
+        }
+        if !self.any.is_empty() {
+            lists.push(&self.any);
+        }
+        let mut heads = vec![0usize; lists.len()];
+        loop {
+            // The list whose next route comes first in global order.
+            let mut best: Option<(usize, u32)> = None;
+            for (i, list) in lists.iter().enumerate() {
+                if let Some(route) = list.get(heads[i]) {
+                    if best.is_none_or(|(_, order)| route.order < order) {
+                        best = Some((i, route.order));
+                    }
+                }
+            }
+            let (i, _) = best?;
+            let route = &lists[i][heads[i]];
+            heads[i] += 1;
+            if entry_point.is_none_or(|ep| route.on_entry_point(ep)) && route.rule.matches(req) {
+                return Some(route);
+            }
+        }
+    }
+
+    /// Every route in global order (for the API and the CLI).
+    pub fn routes(&self) -> Vec<Arc<Route>> {
+        let mut all: BTreeMap<u32, Arc<Route>> = BTreeMap::new();
+        for route in self.exact.values().chain(self.suffix.values()).flatten().chain(&self.any) {
+            all.insert(route.order, route.clone());
+        }
+        all.into_values().collect()
+    }
+}
