@@ -5,7 +5,7 @@ async fn main() -> anyhow::Result<()> {
     for name in std::env::args().skip(1) {
         match name.as_str() {
             "nats" => {
-                switchyard_integration_tests::nats_image().await?;
+                let _image = switchyard_integration_tests::nats_image().await?;
                 let (repo, tag) = switchyard_integration_tests::NATS_IMAGE;
                 println!("built {repo}:{tag}");
             }

@@ -555,7 +555,12 @@ impl<'de> de::Deserializer<'de> for De<'_> {
                     let found = if chosen.is_empty() {
                         "none".to_owned()
                     } else {
-                        let names: Vec<&str> = chosen.iter().map(|(v, _)| *v).collect();
+                        // In declaration order, so that every syntax reports the same.
+                        let names: Vec<&str> = variants
+                            .iter()
+                            .copied()
+                            .filter(|v| chosen.iter().any(|(c, _)| c == v))
+                            .collect();
                         format!("{}: {}", names.len(), names.join(", "))
                     };
                     return Err(self.error(format!(

@@ -33,7 +33,9 @@ pub enum DurationError {
     #[error("invalid duration: empty string")]
     Empty,
     /// The input is not a number followed by a unit.
-    #[error("invalid duration {0:?}: expected a number of seconds or a duration like \"10s\", \"1m30s\", \"100ms\"")]
+    #[error(
+        "invalid duration {0:?}: expected a number of seconds or a duration like \"10s\", \"1m30s\", \"100ms\""
+    )]
     Invalid(String),
     /// A number had no unit after it (only a bare integer or `0` may omit it).
     #[error("invalid duration {0:?}: missing unit (use ns, us, ms, s, m or h)")]
@@ -87,7 +89,9 @@ impl Duration {
 
     /// The duration as a [`std::time::Duration`], or `None` when it is negative.
     pub fn as_std(self) -> Option<std::time::Duration> {
-        u64::try_from(self.0).ok().map(std::time::Duration::from_nanos)
+        u64::try_from(self.0)
+            .ok()
+            .map(std::time::Duration::from_nanos)
     }
 
     /// Parses Traefik's duration syntax: a bare integer is seconds, anything else
@@ -289,7 +293,9 @@ impl Visitor<'_> for DurationVisitor {
     type Value = Duration;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a duration: a number of seconds or a string like \"10s\", \"1m30s\", \"100ms\"")
+        f.write_str(
+            "a duration: a number of seconds or a string like \"10s\", \"1m30s\", \"100ms\"",
+        )
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {

@@ -133,12 +133,18 @@ pub(crate) fn validate_router_common(
     }
     for (i, ep) in entry_points.iter().enumerate() {
         if ep.trim().is_empty() {
-            errs.push(format!("entryPoints[{i}]"), "entry point name must not be empty");
+            errs.push(
+                format!("entryPoints[{i}]"),
+                "entry point name must not be empty",
+            );
         }
     }
     for (i, mw) in middlewares.iter().enumerate() {
         if mw.trim().is_empty() {
-            errs.push(format!("middlewares[{i}]"), "middleware name must not be empty");
+            errs.push(
+                format!("middlewares[{i}]"),
+                "middleware name must not be empty",
+            );
         }
     }
 }
@@ -148,7 +154,10 @@ pub(crate) fn validate_domains(domains: &[Domain]) -> Vec<FieldError> {
     let mut errs = Errors::default();
     for (i, domain) in domains.iter().enumerate() {
         if domain.names().all(|n| n.trim().is_empty()) {
-            errs.push(format!("domains[{i}].main"), "a domain needs a main name or SANs");
+            errs.push(
+                format!("domains[{i}].main"),
+                "a domain needs a main name or SANs",
+            );
         }
     }
     errs.into_vec()

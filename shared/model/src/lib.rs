@@ -139,18 +139,54 @@ impl fmt::Display for ResourceKind {
 macro_rules! with_map {
     ($cfg:expr, $kind:expr, |$map:ident| $body:expr, certs => $certs:expr) => {
         match $kind {
-            ResourceKind::HttpRouter => { let $map = &$cfg.http.routers; $body }
-            ResourceKind::HttpService => { let $map = &$cfg.http.services; $body }
-            ResourceKind::HttpMiddleware => { let $map = &$cfg.http.middlewares; $body }
-            ResourceKind::HttpServersTransport => { let $map = &$cfg.http.servers_transports; $body }
-            ResourceKind::TcpRouter => { let $map = &$cfg.tcp.routers; $body }
-            ResourceKind::TcpService => { let $map = &$cfg.tcp.services; $body }
-            ResourceKind::TcpMiddleware => { let $map = &$cfg.tcp.middlewares; $body }
-            ResourceKind::TcpServersTransport => { let $map = &$cfg.tcp.servers_transports; $body }
-            ResourceKind::UdpRouter => { let $map = &$cfg.udp.routers; $body }
-            ResourceKind::UdpService => { let $map = &$cfg.udp.services; $body }
-            ResourceKind::TlsOption => { let $map = &$cfg.tls.options; $body }
-            ResourceKind::TlsStore => { let $map = &$cfg.tls.stores; $body }
+            ResourceKind::HttpRouter => {
+                let $map = &$cfg.http.routers;
+                $body
+            }
+            ResourceKind::HttpService => {
+                let $map = &$cfg.http.services;
+                $body
+            }
+            ResourceKind::HttpMiddleware => {
+                let $map = &$cfg.http.middlewares;
+                $body
+            }
+            ResourceKind::HttpServersTransport => {
+                let $map = &$cfg.http.servers_transports;
+                $body
+            }
+            ResourceKind::TcpRouter => {
+                let $map = &$cfg.tcp.routers;
+                $body
+            }
+            ResourceKind::TcpService => {
+                let $map = &$cfg.tcp.services;
+                $body
+            }
+            ResourceKind::TcpMiddleware => {
+                let $map = &$cfg.tcp.middlewares;
+                $body
+            }
+            ResourceKind::TcpServersTransport => {
+                let $map = &$cfg.tcp.servers_transports;
+                $body
+            }
+            ResourceKind::UdpRouter => {
+                let $map = &$cfg.udp.routers;
+                $body
+            }
+            ResourceKind::UdpService => {
+                let $map = &$cfg.udp.services;
+                $body
+            }
+            ResourceKind::TlsOption => {
+                let $map = &$cfg.tls.options;
+                $body
+            }
+            ResourceKind::TlsStore => {
+                let $map = &$cfg.tls.stores;
+                $body
+            }
             ResourceKind::TlsCertificate => $certs,
         }
     };
@@ -160,18 +196,54 @@ macro_rules! with_map {
 macro_rules! with_map_mut {
     ($cfg:expr, $kind:expr, |$map:ident| $body:expr, certs => $certs:expr) => {
         match $kind {
-            ResourceKind::HttpRouter => { let $map = &mut $cfg.http.routers; $body }
-            ResourceKind::HttpService => { let $map = &mut $cfg.http.services; $body }
-            ResourceKind::HttpMiddleware => { let $map = &mut $cfg.http.middlewares; $body }
-            ResourceKind::HttpServersTransport => { let $map = &mut $cfg.http.servers_transports; $body }
-            ResourceKind::TcpRouter => { let $map = &mut $cfg.tcp.routers; $body }
-            ResourceKind::TcpService => { let $map = &mut $cfg.tcp.services; $body }
-            ResourceKind::TcpMiddleware => { let $map = &mut $cfg.tcp.middlewares; $body }
-            ResourceKind::TcpServersTransport => { let $map = &mut $cfg.tcp.servers_transports; $body }
-            ResourceKind::UdpRouter => { let $map = &mut $cfg.udp.routers; $body }
-            ResourceKind::UdpService => { let $map = &mut $cfg.udp.services; $body }
-            ResourceKind::TlsOption => { let $map = &mut $cfg.tls.options; $body }
-            ResourceKind::TlsStore => { let $map = &mut $cfg.tls.stores; $body }
+            ResourceKind::HttpRouter => {
+                let $map = &mut $cfg.http.routers;
+                $body
+            }
+            ResourceKind::HttpService => {
+                let $map = &mut $cfg.http.services;
+                $body
+            }
+            ResourceKind::HttpMiddleware => {
+                let $map = &mut $cfg.http.middlewares;
+                $body
+            }
+            ResourceKind::HttpServersTransport => {
+                let $map = &mut $cfg.http.servers_transports;
+                $body
+            }
+            ResourceKind::TcpRouter => {
+                let $map = &mut $cfg.tcp.routers;
+                $body
+            }
+            ResourceKind::TcpService => {
+                let $map = &mut $cfg.tcp.services;
+                $body
+            }
+            ResourceKind::TcpMiddleware => {
+                let $map = &mut $cfg.tcp.middlewares;
+                $body
+            }
+            ResourceKind::TcpServersTransport => {
+                let $map = &mut $cfg.tcp.servers_transports;
+                $body
+            }
+            ResourceKind::UdpRouter => {
+                let $map = &mut $cfg.udp.routers;
+                $body
+            }
+            ResourceKind::UdpService => {
+                let $map = &mut $cfg.udp.services;
+                $body
+            }
+            ResourceKind::TlsOption => {
+                let $map = &mut $cfg.tls.options;
+                $body
+            }
+            ResourceKind::TlsStore => {
+                let $map = &mut $cfg.tls.stores;
+                $body
+            }
             ResourceKind::TlsCertificate => $certs,
         }
     };
@@ -225,7 +297,10 @@ impl DynamicConfig {
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut add = |kind: ResourceKind, name: &str, errs: Vec<FieldError>| {
-            problems.extend(errs.into_iter().map(|e| Problem::from_field_error(kind, name, e)));
+            problems.extend(
+                errs.into_iter()
+                    .map(|e| Problem::from_field_error(kind, name, e)),
+            );
         };
         for (name, r) in &self.http.routers {
             add(ResourceKind::HttpRouter, name, r.validate());

@@ -237,7 +237,9 @@ fn check_host_port(address: &str) -> Result<(), String> {
         (host, port)
     } else {
         let Some((host, port)) = address.rsplit_once(':') else {
-            return Err(format!("invalid server address {address:?}: expected host:port"));
+            return Err(format!(
+                "invalid server address {address:?}: expected host:port"
+            ));
         };
         if host.contains(':') {
             return Err(format!(
@@ -250,7 +252,9 @@ fn check_host_port(address: &str) -> Result<(), String> {
         return Err(format!("invalid server address {address:?}: bad host"));
     }
     if port.parse::<u16>().is_err() {
-        return Err(format!("invalid server address {address:?}: {port:?} is not a port number"));
+        return Err(format!(
+            "invalid server address {address:?}: {port:?} is not a port number"
+        ));
     }
     Ok(())
 }
@@ -274,7 +278,13 @@ impl ProxyProtocol {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
         if !matches!(self.version, 1 | 2) {
-            errs.push("version", format!("unknown PROXY protocol version {}; expected 1 or 2", self.version));
+            errs.push(
+                "version",
+                format!(
+                    "unknown PROXY protocol version {}; expected 1 or 2",
+                    self.version
+                ),
+            );
         }
         errs.into_vec()
     }
@@ -400,7 +410,10 @@ impl ServersTransport {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
         if self.dial_timeout.is_negative() {
-            errs.push("dialTimeout", format!("must not be negative, got {}", self.dial_timeout));
+            errs.push(
+                "dialTimeout",
+                format!("must not be negative, got {}", self.dial_timeout),
+            );
         }
         if let Some(pp) = &self.proxy_protocol {
             errs.nest("proxyProtocol", pp.validate());

@@ -125,7 +125,12 @@ pub const CLIENT_AUTH_TYPES: [&str; 5] = [
 ];
 
 /// TLS versions Traefik knows for `minVersion`/`maxVersion`.
-pub const TLS_VERSIONS: [&str; 4] = ["VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13"];
+pub const TLS_VERSIONS: [&str; 4] = [
+    "VersionTLS10",
+    "VersionTLS11",
+    "VersionTLS12",
+    "VersionTLS13",
+];
 
 /// TLS versions Switchyard can actually negotiate (rustls implements 1.2 and 1.3 only).
 pub const SUPPORTED_TLS_VERSIONS: [&str; 2] = ["VersionTLS12", "VersionTLS13"];
@@ -224,7 +229,10 @@ impl TlsOptions {
     /// The ALPN protocols to offer: the configured ones, or Traefik's defaults.
     pub fn alpn_protocols_or_default(&self) -> Vec<String> {
         if self.alpn_protocols.is_empty() {
-            DEFAULT_ALPN_PROTOCOLS.iter().map(|s| (*s).to_owned()).collect()
+            DEFAULT_ALPN_PROTOCOLS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
         } else {
             self.alpn_protocols.clone()
         }
@@ -241,7 +249,11 @@ impl TlsOptions {
         if !self.min_version.is_empty() && min.is_none() {
             errs.push(
                 "minVersion",
-                format!("unknown TLS version {:?}; expected one of {}", self.min_version, TLS_VERSIONS.join(", ")),
+                format!(
+                    "unknown TLS version {:?}; expected one of {}",
+                    self.min_version,
+                    TLS_VERSIONS.join(", ")
+                ),
             );
         }
         if !self.max_version.is_empty() {
@@ -270,30 +282,47 @@ impl TlsOptions {
         {
             errs.push(
                 "minVersion",
-                format!("minVersion {} is above maxVersion {}", self.min_version, self.max_version),
+                format!(
+                    "minVersion {} is above maxVersion {}",
+                    self.min_version, self.max_version
+                ),
             );
         }
         for (i, suite) in self.cipher_suites.iter().enumerate() {
             if !CIPHER_SUITES.contains(&suite.as_str()) {
-                errs.push(format!("cipherSuites[{i}]"), format!("unknown cipher suite {suite:?}"));
+                errs.push(
+                    format!("cipherSuites[{i}]"),
+                    format!("unknown cipher suite {suite:?}"),
+                );
             }
         }
         for (i, curve) in self.curve_preferences.iter().enumerate() {
             if !CURVES.contains(&curve.as_str()) {
-                errs.push(format!("curvePreferences[{i}]"), format!("unknown curve {curve:?}"));
+                errs.push(
+                    format!("curvePreferences[{i}]"),
+                    format!("unknown curve {curve:?}"),
+                );
             }
         }
         let auth_type = &self.client_auth.client_auth_type;
         if !auth_type.is_empty() && !CLIENT_AUTH_TYPES.contains(&auth_type.as_str()) {
             errs.push(
                 "clientAuth.clientAuthType",
-                format!("unknown client auth type {auth_type:?}; expected one of {}", CLIENT_AUTH_TYPES.join(", ")),
+                format!(
+                    "unknown client auth type {auth_type:?}; expected one of {}",
+                    CLIENT_AUTH_TYPES.join(", ")
+                ),
             );
         }
-        if matches!(auth_type.as_str(), "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert")
-            && self.client_auth.ca_files.is_empty()
+        if matches!(
+            auth_type.as_str(),
+            "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert"
+        ) && self.client_auth.ca_files.is_empty()
         {
-            errs.push("clientAuth.caFiles", format!("{auth_type} needs at least one CA file"));
+            errs.push(
+                "clientAuth.caFiles",
+                format!("{auth_type} needs at least one CA file"),
+            );
         }
         errs.into_vec()
     }

@@ -154,7 +154,13 @@ impl Errors {
     /// Every entry must compile as a regular expression.
     pub(crate) fn regex(&mut self, field: &str, pattern: &str) {
         if let Err(err) = regex::Regex::new(pattern) {
-            self.push(field, format!("invalid regular expression {pattern:?}: {}", regex_error(&err)));
+            self.push(
+                field,
+                format!(
+                    "invalid regular expression {pattern:?}: {}",
+                    regex_error(&err)
+                ),
+            );
         }
     }
 
@@ -188,7 +194,10 @@ fn regex_error(err: &regex::Error) -> String {
             .lines()
             .rev()
             .find(|l| l.starts_with("error:"))
-            .map_or_else(|| text.clone(), |l| l.trim_start_matches("error:").trim().to_owned()),
+            .map_or_else(
+                || text.clone(),
+                |l| l.trim_start_matches("error:").trim().to_owned(),
+            ),
         other => other.to_string(),
     }
 }
@@ -206,7 +215,9 @@ pub(crate) fn parse_status_range(range: &str) -> Result<(u16, u16), String> {
             .parse::<u16>()
             .ok()
             .filter(|c| (100..=599).contains(c))
-            .ok_or_else(|| format!("{range:?} is not an HTTP status code or a range like \"500-599\""))
+            .ok_or_else(|| {
+                format!("{range:?} is not an HTTP status code or a range like \"500-599\"")
+            })
     };
     let (low, high) = match range.split_once('-') {
         Some((low, high)) => (parse(low)?, parse(high)?),
@@ -232,7 +243,9 @@ pub(crate) fn is_known_status(code: u16) -> bool {
 /// Checks an absolute URL with one of `schemes` and a host; returns why not.
 pub(crate) fn check_absolute_url(url: &str, schemes: &[&str]) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!("{url:?} is not an absolute URL (expected e.g. \"http://10.0.0.1:8080\")"));
+        return Err(format!(
+            "{url:?} is not an absolute URL (expected e.g. \"http://10.0.0.1:8080\")"
+        ));
     };
     if !schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
         return Err(format!(
@@ -266,10 +279,12 @@ pub(crate) fn check_absolute_url(url: &str, schemes: &[&str]) -> Result<(), Stri
     if host.is_empty() {
         return Err(format!("{url:?} has no host"));
     }
-    if host
-        .chars()
-        .any(|c| matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`' | '[' | ']'))
-    {
+    if host.chars().any(|c| {
+        matches!(
+            c,
+            '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`' | '[' | ']'
+        )
+    }) {
         return Err(format!("{url:?} has an invalid host {host:?}"));
     }
     if let Some(port) = port

@@ -37,7 +37,8 @@ fn parses_traefik_durations() {
         ("min", "-2562047h47m16.854775808s", i64::MIN),
     ];
     for (case, input, nanos) in cases {
-        let got = Duration::parse(input).unwrap_or_else(|e| panic!("{case}: {input:?} failed: {e}"));
+        let got =
+            Duration::parse(input).unwrap_or_else(|e| panic!("{case}: {input:?} failed: {e}"));
         assert_eq!(got.as_nanos(), *nanos, "{case}: {input:?}");
     }
 }
@@ -49,8 +50,16 @@ fn rejects_invalid_durations() {
         ("sign only", "-", DurationError::Invalid("-".into())),
         ("unit only", "s", DurationError::Invalid("s".into())),
         ("dot only", ".s", DurationError::Invalid(".s".into())),
-        ("fraction without unit", "1.5", DurationError::MissingUnit("1.5".into())),
-        ("number after unit without unit", "1h30", DurationError::MissingUnit("1h30".into())),
+        (
+            "fraction without unit",
+            "1.5",
+            DurationError::MissingUnit("1.5".into()),
+        ),
+        (
+            "number after unit without unit",
+            "1h30",
+            DurationError::MissingUnit("1h30".into()),
+        ),
         (
             "unknown unit",
             "10x",
@@ -76,8 +85,16 @@ fn rejects_invalid_durations() {
             },
         ),
         ("words", "abc", DurationError::Invalid("abc".into())),
-        ("too many hours", "9999999999h", DurationError::Overflow("9999999999h".into())),
-        ("too many seconds", "9223372037", DurationError::Overflow("9223372037".into())),
+        (
+            "too many hours",
+            "9999999999h",
+            DurationError::Overflow("9999999999h".into()),
+        ),
+        (
+            "too many seconds",
+            "9223372037",
+            DurationError::Overflow("9223372037".into()),
+        ),
         (
             "one past max",
             "2562047h47m16.854775808s",
@@ -85,7 +102,11 @@ fn rejects_invalid_durations() {
         ),
     ];
     for (case, input, expected) in cases {
-        assert_eq!(Duration::parse(input).as_ref(), Err(expected), "{case}: {input:?}");
+        assert_eq!(
+            Duration::parse(input).as_ref(),
+            Err(expected),
+            "{case}: {input:?}"
+        );
     }
 }
 
@@ -114,7 +135,11 @@ fn formats_like_go() {
         ("min", i64::MIN, "-2562047h47m16.854775808s"),
     ];
     for (case, nanos, expected) in cases {
-        assert_eq!(Duration::from_nanos(*nanos).to_string(), *expected, "{case}");
+        assert_eq!(
+            Duration::from_nanos(*nanos).to_string(),
+            *expected,
+            "{case}"
+        );
     }
 }
 
@@ -143,8 +168,13 @@ fn deserialize_errors_name_the_problem() {
         ("huge float", "1e300", "out of range"),
     ];
     for (case, json, needle) in cases {
-        let err = serde_json::from_str::<Duration>(json).expect_err(case).to_string();
-        assert!(err.contains(needle), "{case}: {err:?} should contain {needle:?}");
+        let err = serde_json::from_str::<Duration>(json)
+            .expect_err(case)
+            .to_string();
+        assert!(
+            err.contains(needle),
+            "{case}: {err:?} should contain {needle:?}"
+        );
     }
 }
 
@@ -156,10 +186,19 @@ fn serializes_as_go_string() {
 
 #[test]
 fn converts_to_std() {
-    assert_eq!(Duration::from_millis(1500).as_std(), Some(std::time::Duration::from_millis(1500)));
+    assert_eq!(
+        Duration::from_millis(1500).as_std(),
+        Some(std::time::Duration::from_millis(1500))
+    );
     assert_eq!(Duration::from_secs(-1).as_std(), None);
-    assert_eq!(Duration::from(std::time::Duration::from_secs(2)), Duration::from_secs(2));
-    assert_eq!(Duration::from(std::time::Duration::MAX).as_nanos(), i64::MAX);
+    assert_eq!(
+        Duration::from(std::time::Duration::from_secs(2)),
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        Duration::from(std::time::Duration::MAX).as_nanos(),
+        i64::MAX
+    );
     assert!(Duration::ZERO.is_zero() && !Duration::ZERO.is_negative());
     assert_eq!("2s".parse::<Duration>(), Ok(Duration::from_secs(2)));
 }

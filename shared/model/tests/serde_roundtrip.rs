@@ -303,20 +303,32 @@ fn full_config_is_valid() {
 fn full_config_decodes_into_expected_variants() {
     let cfg: DynamicConfig = serde_json::from_value(full_config()).expect("decodes");
     let Some(Service::LoadBalancer(lb)) = cfg.http.services.get("lb") else {
-        panic!("lb is not a loadBalancer: {:?}", cfg.http.services.get("lb"));
+        panic!(
+            "lb is not a loadBalancer: {:?}",
+            cfg.http.services.get("lb")
+        );
     };
     assert_eq!(lb.strategy, Strategy::P2c);
     assert!(!lb.pass_host_header);
-    assert_eq!(lb.response_forwarding.flush_interval, Duration::from_nanos(-1));
+    assert_eq!(
+        lb.response_forwarding.flush_interval,
+        Duration::from_nanos(-1)
+    );
     assert_eq!(lb.servers[1].port.as_deref(), Some("8080"));
     assert_eq!(lb.servers[0].effective_weight(), 3);
     assert_eq!(lb.servers[1].effective_weight(), 1);
     let hc = lb.health_check.as_ref().expect("health check");
     assert!(hc.is_grpc());
     assert_eq!(hc.unhealthy_interval, Some(Duration::from_secs(60)));
-    assert!(matches!(cfg.http.middlewares.get("passcert"), Some(Middleware::PassTlsClientCert(p)) if p.pem));
-    assert!(matches!(cfg.tcp.services.get("split"), Some(tcp::Service::Weighted(w)) if w.services[0].weight == 2));
-    assert!(matches!(cfg.udp.services.get("dns"), Some(udp::Service::LoadBalancer(lb)) if lb.servers.len() == 2));
+    assert!(
+        matches!(cfg.http.middlewares.get("passcert"), Some(Middleware::PassTlsClientCert(p)) if p.pem)
+    );
+    assert!(
+        matches!(cfg.tcp.services.get("split"), Some(tcp::Service::Weighted(w)) if w.services[0].weight == 2)
+    );
+    assert!(
+        matches!(cfg.udp.services.get("dns"), Some(udp::Service::LoadBalancer(lb)) if lb.servers.len() == 2)
+    );
     assert!(matches!(
         cfg.tcp.middlewares.get("conns"),
         Some(tcp::Middleware::InFlightConn(c)) if c.amount == 10
@@ -581,7 +593,11 @@ fn tcp_defaults_match_traefik() {
 fn empty_sections_are_omitted() {
     let cases: Vec<(&str, Value, Value)> = vec![
         ("nothing", json!({}), json!({})),
-        ("empty sections", json!({"http": {}, "tcp": {"routers": {}}, "udp": {}, "tls": {}}), json!({})),
+        (
+            "empty sections",
+            json!({"http": {}, "tcp": {"routers": {}}, "udp": {}, "tls": {}}),
+            json!({}),
+        ),
         (
             "one router",
             json!({"http": {"routers": {"r": {"rule": "Path(`/`)", "service": "s"}}}}),
@@ -589,7 +605,8 @@ fn empty_sections_are_omitted() {
         ),
     ];
     for (case, input, encoded) in cases {
-        let cfg: DynamicConfig = serde_json::from_value(input).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let cfg: DynamicConfig =
+            serde_json::from_value(input).unwrap_or_else(|e| panic!("{case}: {e}"));
         assert_eq!(serde_json::to_value(&cfg).ok(), Some(encoded), "{case}");
     }
 }
@@ -598,7 +615,10 @@ fn empty_sections_are_omitted() {
 fn unknown_fields_are_ignored_but_unknown_types_fail() {
     let newer = json!({"http": {"routers": {"r": {"service": "s", "parentRefs": ["p"]}}}});
     let cfg: DynamicConfig = serde_json::from_value(newer).expect("unknown field ignored");
-    assert_eq!(cfg.http.routers.get("r").map(|r| r.service.as_str()), Some("s"));
+    assert_eq!(
+        cfg.http.routers.get("r").map(|r| r.service.as_str()),
+        Some("s")
+    );
 
     let cases: &[(&str, Value, &str)] = &[
         (
@@ -621,6 +641,9 @@ fn unknown_fields_are_ignored_but_unknown_types_fail() {
         let err = serde_json::from_value::<DynamicConfig>(input.clone())
             .expect_err(case)
             .to_string();
-        assert!(err.contains(needle), "{case}: {err:?} should contain {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{case}: {err:?} should contain {needle:?}"
+        );
     }
 }

@@ -9,7 +9,8 @@ type Case = (&'static str, Value, &'static [(&'static str, &'static str)]);
 
 fn run<T: DeserializeOwned>(validate: impl Fn(&T) -> Vec<FieldError>, cases: Vec<Case>) {
     for (case, input, expected) in cases {
-        let value: T = serde_json::from_value(input).unwrap_or_else(|e| panic!("{case}: does not decode: {e}"));
+        let value: T = serde_json::from_value(input)
+            .unwrap_or_else(|e| panic!("{case}: does not decode: {e}"));
         let errs = validate(&value);
         let got: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         let want: Vec<&str> = expected.iter().map(|(f, _)| *f).collect();
@@ -29,7 +30,11 @@ fn http_router() {
     run(
         http::Router::validate,
         vec![
-            ("valid", json!({"rule": "Host(`a`)", "service": "s", "priority": -5}), &[]),
+            (
+                "valid",
+                json!({"rule": "Host(`a`)", "service": "s", "priority": -5}),
+                &[],
+            ),
             (
                 "missing service and rule",
                 json!({}),
@@ -48,7 +53,10 @@ fn http_router() {
             (
                 "empty entry point and middleware names",
                 json!({"rule": "Path(`/`)", "service": "s", "entryPoints": ["web", ""], "middlewares": [" "]}),
-                &[("entryPoints[1]", "must not be empty"), ("middlewares[0]", "must not be empty")],
+                &[
+                    ("entryPoints[1]", "must not be empty"),
+                    ("middlewares[0]", "must not be empty"),
+                ],
             ),
             (
                 "tls domain without names",
@@ -63,7 +71,10 @@ fn http_router() {
             (
                 "unknown trace verbosity",
                 json!({"rule": "Path(`/`)", "service": "s", "observability": {"traceVerbosity": "loud"}}),
-                &[("observability.traceVerbosity", "expected minimal or detailed")],
+                &[(
+                    "observability.traceVerbosity",
+                    "expected minimal or detailed",
+                )],
             ),
         ],
     );
@@ -95,7 +106,10 @@ fn http_service() {
             (
                 "unsupported scheme",
                 json!({"loadBalancer": {"servers": [{"url": "ftp://host"}]}}),
-                &[("loadBalancer.servers[0].url", "expected one of http, https, h2c")],
+                &[(
+                    "loadBalancer.servers[0].url",
+                    "expected one of http, https, h2c",
+                )],
             ),
             (
                 "bad port in url",
@@ -134,7 +148,10 @@ fn http_service() {
                 "unknown sameSite and bad cookie name",
                 json!({"loadBalancer": {"sticky": {"cookie": {"sameSite": "sometimes", "name": "a b"}}}}),
                 &[
-                    ("loadBalancer.sticky.cookie.sameSite", "expected none, lax or strict"),
+                    (
+                        "loadBalancer.sticky.cookie.sameSite",
+                        "expected none, lax or strict",
+                    ),
                     ("loadBalancer.sticky.cookie.name", "not a valid cookie name"),
                 ],
             ),
@@ -156,21 +173,33 @@ fn http_service() {
                 "passive health check bounds",
                 json!({"loadBalancer": {"passiveHealthCheck": {"failureWindow": "0s", "maxFailedAttempts": 0}}}),
                 &[
-                    ("loadBalancer.passiveHealthCheck.failureWindow", "greater than 0"),
-                    ("loadBalancer.passiveHealthCheck.maxFailedAttempts", "at least 1"),
+                    (
+                        "loadBalancer.passiveHealthCheck.failureWindow",
+                        "greater than 0",
+                    ),
+                    (
+                        "loadBalancer.passiveHealthCheck.maxFailedAttempts",
+                        "at least 1",
+                    ),
                 ],
             ),
             (
                 "unsupported strategy",
                 json!({"loadBalancer": {"strategy": "leasttime"}}),
-                &[("loadBalancer.strategy", "unsupported load-balancer strategy")],
+                &[(
+                    "loadBalancer.strategy",
+                    "unsupported load-balancer strategy",
+                )],
             ),
             (
                 "weighted child without a name",
                 json!({"weighted": {"services": [{"name": ""}], "sticky": {"cookie": {"sameSite": "x"}}}}),
                 &[
                     ("weighted.services[0].name", "must not be empty"),
-                    ("weighted.sticky.cookie.sameSite", "expected none, lax or strict"),
+                    (
+                        "weighted.sticky.cookie.sameSite",
+                        "expected none, lax or strict",
+                    ),
                 ],
             ),
             (
@@ -181,7 +210,10 @@ fn http_service() {
             (
                 "mirroring without service",
                 json!({"mirroring": {"mirrors": [{"percent": 5}]}}),
-                &[("mirroring.service", "must not be empty"), ("mirroring.mirrors[0].name", "must not be empty")],
+                &[
+                    ("mirroring.service", "must not be empty"),
+                    ("mirroring.mirrors[0].name", "must not be empty"),
+                ],
             ),
             (
                 "failover without fallback",
@@ -195,13 +227,25 @@ fn http_service() {
 #[test]
 fn negative_weights_and_percents_do_not_decode() {
     let cases: &[(&str, Value)] = &[
-        ("server weight", json!({"loadBalancer": {"servers": [{"url": "http://a", "weight": -1}]}})),
-        ("weighted child", json!({"weighted": {"services": [{"name": "a", "weight": -1}]}})),
-        ("mirror percent", json!({"mirroring": {"service": "a", "mirrors": [{"name": "b", "percent": -1}]}})),
+        (
+            "server weight",
+            json!({"loadBalancer": {"servers": [{"url": "http://a", "weight": -1}]}}),
+        ),
+        (
+            "weighted child",
+            json!({"weighted": {"services": [{"name": "a", "weight": -1}]}}),
+        ),
+        (
+            "mirror percent",
+            json!({"mirroring": {"service": "a", "mirrors": [{"name": "b", "percent": -1}]}}),
+        ),
     ];
     for (case, input) in cases {
         let err = serde_json::from_value::<http::Service>(input.clone()).expect_err(case);
-        assert!(err.to_string().contains("invalid value: integer `-1`"), "{case}: {err}");
+        assert!(
+            err.to_string().contains("invalid value: integer `-1`"),
+            "{case}: {err}"
+        );
     }
 }
 
@@ -210,9 +254,21 @@ fn http_middleware() {
     run(
         http::Middleware::validate,
         vec![
-            ("addPrefix empty", json!({"addPrefix": {}}), &[("addPrefix.prefix", "cannot be empty")]),
-            ("basicAuth no users", json!({"basicAuth": {}}), &[("basicAuth.users", "no users")]),
-            ("basicAuth users file", json!({"basicAuth": {"usersFile": "/u"}}), &[]),
+            (
+                "addPrefix empty",
+                json!({"addPrefix": {}}),
+                &[("addPrefix.prefix", "cannot be empty")],
+            ),
+            (
+                "basicAuth no users",
+                json!({"basicAuth": {}}),
+                &[("basicAuth.users", "no users")],
+            ),
+            (
+                "basicAuth users file",
+                json!({"basicAuth": {"usersFile": "/u"}}),
+                &[],
+            ),
             (
                 "basicAuth malformed user is not echoed",
                 json!({"basicAuth": {"users": ["secret-hash", "u:h"]}}),
@@ -228,7 +284,11 @@ fn http_middleware() {
                 json!({"buffering": {"maxRequestBodyBytes": -1}}),
                 &[("buffering.maxRequestBodyBytes", "must not be negative")],
             ),
-            ("chain empty member", json!({"chain": {"middlewares": ["a", ""]}}), &[("chain.middlewares[1]", "must not be empty")]),
+            (
+                "chain empty member",
+                json!({"chain": {"middlewares": ["a", ""]}}),
+                &[("chain.middlewares[1]", "must not be empty")],
+            ),
             (
                 "circuitBreaker",
                 json!({"circuitBreaker": {"checkPeriod": "0s", "responseCode": 42}}),
@@ -250,9 +310,15 @@ fn http_middleware() {
                 "compress encodings",
                 json!({"compress": {"encodings": ["deflate"], "defaultEncoding": "br", "minResponseBodyBytes": -1}}),
                 &[
-                    ("compress.minResponseBodyBytes", "greater than or equal to zero"),
+                    (
+                        "compress.minResponseBodyBytes",
+                        "greater than or equal to zero",
+                    ),
                     ("compress.encodings[0]", "unsupported encoding: deflate"),
-                    ("compress.defaultEncoding", "unsupported default encoding: br"),
+                    (
+                        "compress.defaultEncoding",
+                        "unsupported default encoding: br",
+                    ),
                 ],
             ),
             (
@@ -286,13 +352,28 @@ fn http_middleware() {
                 json!({"forwardAuth": {"address": "auth:4181", "authResponseHeadersRegex": "(", "tls": {"cert": "/c"}}}),
                 &[
                     ("forwardAuth.address", "not an absolute URL"),
-                    ("forwardAuth.authResponseHeadersRegex", "invalid regular expression"),
+                    (
+                        "forwardAuth.authResponseHeadersRegex",
+                        "invalid regular expression",
+                    ),
                     ("forwardAuth.tls.key", "needs its key"),
                 ],
             ),
-            ("headers empty", json!({"headers": {}}), &[("headers", "headers configuration not valid")]),
-            ("headers only frameDeny", json!({"headers": {"frameDeny": true}}), &[]),
-            ("headers only deprecated sslRedirect", json!({"headers": {"sslRedirect": true}}), &[]),
+            (
+                "headers empty",
+                json!({"headers": {}}),
+                &[("headers", "headers configuration not valid")],
+            ),
+            (
+                "headers only frameDeny",
+                json!({"headers": {"frameDeny": true}}),
+                &[],
+            ),
+            (
+                "headers only deprecated sslRedirect",
+                json!({"headers": {"sslRedirect": true}}),
+                &[],
+            ),
             (
                 "headers deprecated sslRedirect false sets nothing",
                 json!({"headers": {"sslRedirect": false}}),
@@ -302,11 +383,18 @@ fn http_middleware() {
                 "headers bad origin regex and negative sts",
                 json!({"headers": {"accessControlAllowOriginListRegex": ["[a-"], "stsSeconds": -1}}),
                 &[
-                    ("headers.accessControlAllowOriginListRegex[0]", "invalid regular expression"),
+                    (
+                        "headers.accessControlAllowOriginListRegex[0]",
+                        "invalid regular expression",
+                    ),
                     ("headers.stsSeconds", "must not be negative"),
                 ],
             ),
-            ("ipAllowList empty", json!({"ipAllowList": {}}), &[("ipAllowList.sourceRange", "sourceRange is empty")]),
+            (
+                "ipAllowList empty",
+                json!({"ipAllowList": {}}),
+                &[("ipAllowList.sourceRange", "sourceRange is empty")],
+            ),
             (
                 "ipAllowList bad ranges, status and strategy",
                 json!({"ipAllowList": {
@@ -315,12 +403,24 @@ fn http_middleware() {
                     "ipStrategy": {"depth": -1, "excludedIPs": ["x"], "ipv6Subnet": 0}
                 }}),
                 &[
-                    ("ipAllowList.sourceRange[1]", "neither an IP address nor a CIDR range"),
-                    ("ipAllowList.sourceRange[3]", "neither an IP address nor a CIDR range"),
+                    (
+                        "ipAllowList.sourceRange[1]",
+                        "neither an IP address nor a CIDR range",
+                    ),
+                    (
+                        "ipAllowList.sourceRange[3]",
+                        "neither an IP address nor a CIDR range",
+                    ),
                     ("ipAllowList.ipStrategy.depth", "must not be negative"),
-                    ("ipAllowList.ipStrategy.excludedIPs[0]", "neither an IP address"),
+                    (
+                        "ipAllowList.ipStrategy.excludedIPs[0]",
+                        "neither an IP address",
+                    ),
                     ("ipAllowList.ipStrategy.ipv6Subnet", "invalid IPv6 subnet 0"),
-                    ("ipAllowList.rejectStatusCode", "invalid HTTP status code 499"),
+                    (
+                        "ipAllowList.rejectStatusCode",
+                        "invalid HTTP status code 499",
+                    ),
                 ],
             ),
             (
@@ -338,7 +438,10 @@ fn http_middleware() {
                 json!({"inFlightReq": {"amount": -1, "sourceCriterion": {"ipStrategy": {}, "requestHost": true}}}),
                 &[
                     ("inFlightReq.amount", "must not be negative"),
-                    ("inFlightReq.sourceCriterion", "ipStrategy and requestHost are mutually exclusive"),
+                    (
+                        "inFlightReq.sourceCriterion",
+                        "ipStrategy and requestHost are mutually exclusive",
+                    ),
                 ],
             ),
             (
@@ -348,18 +451,27 @@ fn http_middleware() {
                     ("rateLimit.average", "must not be negative"),
                     ("rateLimit.burst", "must not be negative"),
                     ("rateLimit.period", "negative value not valid for period"),
-                    ("rateLimit.sourceCriterion", "requestHost and requestHeaderName are mutually exclusive"),
+                    (
+                        "rateLimit.sourceCriterion",
+                        "requestHost and requestHeaderName are mutually exclusive",
+                    ),
                 ],
             ),
             (
                 "rateLimit header and ip strategy",
                 json!({"rateLimit": {"sourceCriterion": {"requestHeaderName": "h", "ipStrategy": {}}}}),
-                &[("rateLimit.sourceCriterion", "ipStrategy and requestHeaderName are mutually exclusive")],
+                &[(
+                    "rateLimit.sourceCriterion",
+                    "ipStrategy and requestHeaderName are mutually exclusive",
+                )],
             ),
             (
                 "redirectRegex bad regex",
                 json!({"redirectRegex": {"regex": "^(foo", "replacement": "x"}}),
-                &[("redirectRegex.regex", "invalid regular expression \"^(foo\"")],
+                &[(
+                    "redirectRegex.regex",
+                    "invalid regular expression \"^(foo\"",
+                )],
             ),
             (
                 "redirectScheme",
@@ -379,11 +491,18 @@ fn http_middleware() {
                 "retry",
                 json!({"retry": {"initialInterval": "-1s"}}),
                 &[
-                    ("retry.attempts", "incorrect (or empty) value for attempt (0)"),
+                    (
+                        "retry.attempts",
+                        "incorrect (or empty) value for attempt (0)",
+                    ),
                     ("retry.initialInterval", "must not be negative"),
                 ],
             ),
-            ("stripPrefix no prefixes", json!({"stripPrefix": {}}), &[("stripPrefix.prefixes", "at least one prefix")]),
+            (
+                "stripPrefix no prefixes",
+                json!({"stripPrefix": {}}),
+                &[("stripPrefix.prefixes", "at least one prefix")],
+            ),
             (
                 "stripPrefix empty prefix",
                 json!({"stripPrefix": {"prefixes": ["/a", ""]}}),
@@ -435,7 +554,11 @@ fn tcp_resources() {
     run(
         tcp::Router::validate,
         vec![
-            ("valid", json!({"rule": "HostSNI(`*`)", "service": "s", "tls": {"passthrough": true}}), &[]),
+            (
+                "valid",
+                json!({"rule": "HostSNI(`*`)", "service": "s", "tls": {"passthrough": true}}),
+                &[],
+            ),
             (
                 "missing rule and service",
                 json!({"entryPoints": [""]}),
@@ -462,8 +585,14 @@ fn tcp_resources() {
                 ]}}),
                 &[
                     ("loadBalancer.servers[0].address", "expected host:port"),
-                    ("loadBalancer.servers[1].address", "must be written [addr]:port"),
-                    ("loadBalancer.servers[2].address", "\"70000\" is not a port number"),
+                    (
+                        "loadBalancer.servers[1].address",
+                        "must be written [addr]:port",
+                    ),
+                    (
+                        "loadBalancer.servers[2].address",
+                        "\"70000\" is not a port number",
+                    ),
                     ("loadBalancer.servers[3].address", "address is missing"),
                     ("loadBalancer.servers[4].port", "not a port number"),
                 ],
@@ -483,8 +612,16 @@ fn tcp_resources() {
     run(
         tcp::Middleware::validate,
         vec![
-            ("ipAllowList valid", json!({"ipAllowList": {"sourceRange": ["10.0.0.0/8"]}}), &[]),
-            ("ipAllowList empty", json!({"ipAllowList": {}}), &[("ipAllowList.sourceRange", "sourceRange is empty")]),
+            (
+                "ipAllowList valid",
+                json!({"ipAllowList": {"sourceRange": ["10.0.0.0/8"]}}),
+                &[],
+            ),
+            (
+                "ipAllowList empty",
+                json!({"ipAllowList": {}}),
+                &[("ipAllowList.sourceRange", "sourceRange is empty")],
+            ),
             (
                 "ipWhiteList bad",
                 json!({"ipWhiteList": {"sourceRange": ["x"]}}),
@@ -500,7 +637,11 @@ fn tcp_resources() {
     run(
         tcp::ServersTransport::validate,
         vec![
-            ("negative keep-alive disables probes", json!({"dialKeepAlive": "-1s"}), &[]),
+            (
+                "negative keep-alive disables probes",
+                json!({"dialKeepAlive": "-1s"}),
+                &[],
+            ),
             (
                 "bad values",
                 json!({"dialTimeout": "-1s", "proxyProtocol": {"version": 0}, "tls": {"certificates": [{"keyFile": "/k"}], "spiffe": {"ids": ["x"]}}}),
@@ -521,13 +662,21 @@ fn udp_resources() {
         udp::Router::validate,
         vec![
             ("valid", json!({"service": "dns"}), &[]),
-            ("missing service", json!({"entryPoints": ["dns"]}), &[("service", "missing on the udp router")]),
+            (
+                "missing service",
+                json!({"entryPoints": ["dns"]}),
+                &[("service", "missing on the udp router")],
+            ),
         ],
     );
     run(
         udp::Service::validate,
         vec![
-            ("valid", json!({"loadBalancer": {"servers": [{"address": "10.0.0.53:53"}]}}), &[]),
+            (
+                "valid",
+                json!({"loadBalancer": {"servers": [{"address": "10.0.0.53:53"}]}}),
+                &[],
+            ),
             (
                 "bad address",
                 json!({"loadBalancer": {"servers": [{"address": "10.0.0.53"}]}}),
@@ -582,14 +731,21 @@ fn tls_resources() {
             (
                 "unknown client auth type",
                 json!({"clientAuth": {"clientAuthType": "Always"}}),
-                &[("clientAuth.clientAuthType", "unknown client auth type \"Always\"")],
+                &[(
+                    "clientAuth.clientAuthType",
+                    "unknown client auth type \"Always\"",
+                )],
             ),
             (
                 "verifying client certificates needs CAs",
                 json!({"clientAuth": {"clientAuthType": "RequireAndVerifyClientCert"}}),
                 &[("clientAuth.caFiles", "needs at least one CA file")],
             ),
-            ("requesting client certificates needs no CA", json!({"clientAuth": {"clientAuthType": "RequestClientCert"}}), &[]),
+            (
+                "requesting client certificates needs no CA",
+                json!({"clientAuth": {"clientAuthType": "RequestClientCert"}}),
+                &[],
+            ),
         ],
     );
     run(
@@ -614,7 +770,10 @@ fn tls_resources() {
             (
                 "missing both",
                 json!({"stores": ["default"]}),
-                &[("certFile", "must not be empty"), ("keyFile", "must not be empty")],
+                &[
+                    ("certFile", "must not be empty"),
+                    ("keyFile", "must not be empty"),
+                ],
             ),
         ],
     );

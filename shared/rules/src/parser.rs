@@ -98,7 +98,9 @@ pub(crate) fn parse<M: Matcher>(input: &str) -> Result<Expr<M>, RuleError> {
     let mut parser = Parser { tokens, pos: 0 };
     let expr = parser.or_expr::<M>(0)?;
     // Go consumes one implicit semicolon at the very end of the input.
-    if parser.peek().kind == TokenKind::Newline {
+    if parser.peek().kind == TokenKind::Newline
+        && parser.tokens.get(parser.pos + 1).map(|t| &t.kind) == Some(&TokenKind::Eof)
+    {
         parser.pos += 1;
     }
     let token = parser.peek();
@@ -110,7 +112,7 @@ pub(crate) fn parse<M: Matcher>(input: &str) -> Result<Expr<M>, RuleError> {
 
 fn unexpected_or_expected(token: &Token, expected: &str) -> RuleError {
     match token.kind {
-        TokenKind::Newline | TokenKind::Eof => RuleError::Expected {
+        TokenKind::Eof => RuleError::Expected {
             expected: expected.to_owned(),
             column: token.column,
         },

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
 use crate::validate::serde_fns::{is_default, is_false, is_zero_i64, is_zero_u16};
-use crate::validate::{Errors, FieldError, check_absolute_url, is_known_status, parse_status_range};
+use crate::validate::{
+    Errors, FieldError, check_absolute_url, is_known_status, parse_status_range,
+};
 
 /// An HTTP middleware (`http.middlewares.<name>`): exactly one of the middleware types.
 // Configuration values are built once per reload and matched by value everywhere;
@@ -127,7 +129,9 @@ impl Middleware {
             Middleware::Chain(m) => m.validate(),
             Middleware::CircuitBreaker(m) => m.validate(),
             Middleware::Compress(m) => m.validate(),
-            Middleware::ContentType(_) | Middleware::GrpcWeb(_) | Middleware::PassTlsClientCert(_) => Vec::new(),
+            Middleware::ContentType(_)
+            | Middleware::GrpcWeb(_)
+            | Middleware::PassTlsClientCert(_) => Vec::new(),
             Middleware::DigestAuth(m) => m.validate(),
             Middleware::Errors(m) => m.validate(),
             Middleware::ForwardAuth(m) => m.validate(),
@@ -217,13 +221,25 @@ impl BasicAuth {
     /// Needs users or a users file; each user must be `name:hash`.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
-        validate_users(&mut errs, &self.users, &self.users_file, 1, "name:hashed-password");
+        validate_users(
+            &mut errs,
+            &self.users,
+            &self.users_file,
+            1,
+            "name:hashed-password",
+        );
         errs.into_vec()
     }
 }
 
 /// Each user must have `colons` colons; users or a file must be given.
-fn validate_users(errs: &mut Errors, users: &[String], users_file: &str, colons: usize, shape: &str) {
+fn validate_users(
+    errs: &mut Errors,
+    users: &[String],
+    users_file: &str,
+    colons: usize,
+    shape: &str,
+) {
     if users.is_empty() && users_file.trim().is_empty() {
         errs.push("users", "no users given (set users or usersFile)");
     }
@@ -231,7 +247,10 @@ fn validate_users(errs: &mut Errors, users: &[String], users_file: &str, colons:
         let parts: Vec<&str> = user.splitn(colons + 1, ':').collect();
         if parts.len() != colons + 1 || parts.iter().any(|p| p.is_empty()) {
             // The user entry holds a password hash: never echo it back.
-            errs.push(format!("users[{i}]"), format!("a user must be written {shape}"));
+            errs.push(
+                format!("users[{i}]"),
+                format!("a user must be written {shape}"),
+            );
         }
     }
 }
@@ -254,13 +273,19 @@ pub struct Buffering {
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub max_request_body_bytes: i64,
     /// Request bodies above this are buffered on disk (default 1 MiB).
-    #[serde(default = "default_mem_body_bytes", skip_serializing_if = "is_default_mem_body_bytes")]
+    #[serde(
+        default = "default_mem_body_bytes",
+        skip_serializing_if = "is_default_mem_body_bytes"
+    )]
     pub mem_request_body_bytes: i64,
     /// Largest response body accepted (500 above); 0 means no limit.
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub max_response_body_bytes: i64,
     /// Response bodies above this are buffered on disk (default 1 MiB).
-    #[serde(default = "default_mem_body_bytes", skip_serializing_if = "is_default_mem_body_bytes")]
+    #[serde(
+        default = "default_mem_body_bytes",
+        skip_serializing_if = "is_default_mem_body_bytes"
+    )]
     pub mem_response_body_bytes: i64,
     /// Retry condition, e.g. `IsNetworkError() && Attempts() < 2`.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -361,7 +386,10 @@ impl CircuitBreaker {
             }
         }
         if !(100..=599).contains(&self.response_code) {
-            errs.push("responseCode", format!("{} is not an HTTP status code", self.response_code));
+            errs.push(
+                "responseCode",
+                format!("{} is not an HTTP status code", self.response_code),
+            );
         }
         errs.into_vec()
     }
@@ -403,7 +431,10 @@ pub struct Compress {
     )]
     pub min_response_body_bytes: i64,
     /// Supported encodings in preference order (default gzip, br, zstd).
-    #[serde(default = "default_encodings", skip_serializing_if = "is_default_encodings")]
+    #[serde(
+        default = "default_encodings",
+        skip_serializing_if = "is_default_encodings"
+    )]
     pub encodings: Vec<String>,
     /// Encoding used when the client accepts any (`*`) or sends no Accept-Encoding.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -438,19 +469,28 @@ impl Compress {
         ] {
             for (i, ct) in list.iter().enumerate() {
                 if !is_media_type(ct) {
-                    errs.push(format!("{field}[{i}]"), format!("{ct:?} is not a media type like \"text/html\""));
+                    errs.push(
+                        format!("{field}[{i}]"),
+                        format!("{ct:?} is not a media type like \"text/html\""),
+                    );
                 }
             }
         }
         if self.min_response_body_bytes < 0 {
-            errs.push("minResponseBodyBytes", "minimum size must be greater than or equal to zero");
+            errs.push(
+                "minResponseBodyBytes",
+                "minimum size must be greater than or equal to zero",
+            );
         }
         if self.encodings.is_empty() {
             errs.push("encodings", "at least one encoding must be specified");
         }
         for (i, enc) in self.encodings.iter().enumerate() {
             if !COMPRESS_ENCODINGS.contains(&enc.as_str()) {
-                errs.push(format!("encodings[{i}]"), format!("unsupported encoding: {enc}"));
+                errs.push(
+                    format!("encodings[{i}]"),
+                    format!("unsupported encoding: {enc}"),
+                );
             }
         }
         if !self.default_encoding.is_empty() && !self.encodings.contains(&self.default_encoding) {
@@ -520,7 +560,13 @@ impl DigestAuth {
     /// Needs users or a users file; each user must be `name:realm:hash`.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
-        validate_users(&mut errs, &self.users, &self.users_file, 2, "name:realm:encoded-password");
+        validate_users(
+            &mut errs,
+            &self.users,
+            &self.users_file,
+            2,
+            "name:realm:encoded-password",
+        );
         errs.into_vec()
     }
 }
@@ -556,7 +602,10 @@ impl ErrorPage {
                 errs.push(format!("statusRewrites.{range}"), msg);
             }
             if !(100..=599).contains(code) {
-                errs.push(format!("statusRewrites.{range}"), format!("{code} is not an HTTP status code"));
+                errs.push(
+                    format!("statusRewrites.{range}"),
+                    format!("{code} is not an HTTP status code"),
+                );
             }
         }
         errs.into_vec()
@@ -647,7 +696,10 @@ impl ForwardAuth {
             errs.push("address", msg);
         }
         if !self.auth_response_headers_regex.is_empty() {
-            errs.regex("authResponseHeadersRegex", &self.auth_response_headers_regex);
+            errs.regex(
+                "authResponseHeadersRegex",
+                &self.auth_response_headers_regex,
+            );
         }
         if let Some(tls) = &self.tls {
             errs.nest("tls", tls.validate());
@@ -769,7 +821,10 @@ pub struct Headers {
     #[serde(skip_serializing_if = "is_false")]
     pub browser_xss_filter: bool,
     /// X-XSS-Protection value (overrides `browserXssFilter`).
-    #[serde(rename = "customBrowserXSSValue", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "customBrowserXSSValue",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub custom_browser_xss_value: String,
     /// Content-Security-Policy value.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -847,7 +902,10 @@ impl Headers {
             || !self.content_security_policy_report_only.is_empty()
             || !self.public_key.is_empty()
             || !self.referrer_policy.is_empty()
-            || self.feature_policy.as_deref().is_some_and(|p| !p.is_empty())
+            || self
+                .feature_policy
+                .as_deref()
+                .is_some_and(|p| !p.is_empty())
             || !self.permissions_policy.is_empty()
             || self.is_development
     }
@@ -858,7 +916,11 @@ impl Headers {
         if !self.has_custom_headers() && !self.has_cors_headers() && !self.has_secure_headers() {
             errs.push("", "headers configuration not valid: no option is set");
         }
-        for (i, re) in self.access_control_allow_origin_list_regex.iter().enumerate() {
+        for (i, re) in self
+            .access_control_allow_origin_list_regex
+            .iter()
+            .enumerate()
+        {
             errs.regex(&format!("accessControlAllowOriginListRegex[{i}]"), re);
         }
         if let Some(secs) = self.sts_seconds
@@ -924,7 +986,11 @@ pub struct IpAllowList {
 impl IpAllowList {
     /// The status returned to rejected clients.
     pub fn effective_reject_status_code(&self) -> u16 {
-        if self.reject_status_code == 0 { 403 } else { self.reject_status_code }
+        if self.reject_status_code == 0 {
+            403
+        } else {
+            self.reject_status_code
+        }
     }
 
     /// Needs ranges that parse, a known rejection status, a valid IP strategy.
@@ -941,7 +1007,11 @@ impl IpAllowList {
     }
 }
 
-fn validate_source_range(errs: &mut Errors, source_range: &[String], strategy: Option<&IpStrategy>) {
+fn validate_source_range(
+    errs: &mut Errors,
+    source_range: &[String],
+    strategy: Option<&IpStrategy>,
+) {
     if source_range.is_empty() {
         errs.push("sourceRange", "sourceRange is empty");
     }
@@ -1003,13 +1073,19 @@ impl SourceCriterion {
         let mut errs = Errors::default();
         let header = !self.request_header_name.is_empty();
         if self.ip_strategy.is_some() && header {
-            errs.push("", "ipStrategy and requestHeaderName are mutually exclusive");
+            errs.push(
+                "",
+                "ipStrategy and requestHeaderName are mutually exclusive",
+            );
         }
         if self.ip_strategy.is_some() && self.request_host {
             errs.push("", "ipStrategy and requestHost are mutually exclusive");
         }
         if header && self.request_host {
-            errs.push("", "requestHost and requestHeaderName are mutually exclusive");
+            errs.push(
+                "",
+                "requestHost and requestHeaderName are mutually exclusive",
+            );
         }
         if let Some(strategy) = &self.ip_strategy {
             errs.nest("ipStrategy", strategy.validate());
@@ -1035,7 +1111,10 @@ impl InFlightReq {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
         if self.amount < 0 {
-            errs.push("amount", format!("must not be negative, got {}", self.amount));
+            errs.push(
+                "amount",
+                format!("must not be negative, got {}", self.amount),
+            );
         }
         if let Some(sc) = &self.source_criterion {
             errs.nest("sourceCriterion", sc.validate());
@@ -1184,13 +1263,19 @@ impl RateLimit {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
         if self.average < 0 {
-            errs.push("average", format!("must not be negative, got {}", self.average));
+            errs.push(
+                "average",
+                format!("must not be negative, got {}", self.average),
+            );
         }
         if self.burst < 0 {
             errs.push("burst", format!("must not be negative, got {}", self.burst));
         }
         if self.period.is_negative() {
-            errs.push("period", format!("negative value not valid for period: {}", self.period));
+            errs.push(
+                "period",
+                format!("negative value not valid for period: {}", self.period),
+            );
         }
         if let Some(sc) = &self.source_criterion {
             errs.nest("sourceCriterion", sc.validate());
@@ -1312,7 +1397,10 @@ impl Retry {
             );
         }
         if self.initial_interval.is_negative() {
-            errs.push("initialInterval", format!("must not be negative, got {}", self.initial_interval));
+            errs.push(
+                "initialInterval",
+                format!("must not be negative, got {}", self.initial_interval),
+            );
         }
         errs.into_vec()
     }

@@ -6,7 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::duration::Duration;
-use crate::validate::serde_fns::{default_true, is_default, is_false, is_true, is_zero_i64, is_zero_u16};
+use crate::validate::serde_fns::{
+    default_true, is_default, is_false, is_true, is_zero_i64, is_zero_u16,
+};
 use crate::validate::{Errors, FieldError, check_absolute_url};
 
 /// Schemes a load-balancer server URL may use.
@@ -247,11 +249,16 @@ impl Server {
             errs.push("port", format!("{port:?} is not a port number"));
         }
         if let Some(scheme) = &self.scheme
-            && !SERVER_SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme))
+            && !SERVER_SCHEMES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(scheme))
         {
             errs.push(
                 "scheme",
-                format!("unsupported scheme {scheme:?}; expected one of {}", SERVER_SCHEMES.join(", ")),
+                format!(
+                    "unsupported scheme {scheme:?}; expected one of {}",
+                    SERVER_SCHEMES.join(", ")
+                ),
             );
         }
         errs.into_vec()
@@ -298,7 +305,10 @@ pub struct Cookie {
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub max_age: i64,
     /// Cookie path (default `/`).
-    #[serde(default = "default_cookie_path", skip_serializing_if = "is_default_cookie_path")]
+    #[serde(
+        default = "default_cookie_path",
+        skip_serializing_if = "is_default_cookie_path"
+    )]
     pub path: String,
     /// Cookie domain; empty means the request host.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -338,11 +348,21 @@ impl Cookie {
         {
             errs.push(
                 "sameSite",
-                format!("unknown sameSite value {:?}; expected none, lax or strict", self.same_site),
+                format!(
+                    "unknown sameSite value {:?}; expected none, lax or strict",
+                    self.same_site
+                ),
             );
         }
-        if self.name.chars().any(|c| c.is_whitespace() || c.is_control() || "()<>@,;:\\\"/[]?={}".contains(c)) {
-            errs.push("name", format!("{:?} is not a valid cookie name", self.name));
+        if self
+            .name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "()<>@,;:\\\"/[]?={}".contains(c))
+        {
+            errs.push(
+                "name",
+                format!("{:?} is not a valid cookie name", self.name),
+            );
         }
         errs.into_vec()
     }
@@ -356,7 +376,10 @@ pub struct ServerHealthCheck {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scheme: String,
     /// `http` (default) or `grpc` (gRPC health checking protocol).
-    #[serde(default = "default_health_check_mode", skip_serializing_if = "is_http_mode")]
+    #[serde(
+        default = "default_health_check_mode",
+        skip_serializing_if = "is_http_mode"
+    )]
     pub mode: String,
     /// Path (and query) to request.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -371,13 +394,19 @@ pub struct ServerHealthCheck {
     #[serde(skip_serializing_if = "is_zero_u16")]
     pub port: u16,
     /// Time between checks of healthy servers (default 30s).
-    #[serde(default = "default_health_check_interval", skip_serializing_if = "is_default_interval")]
+    #[serde(
+        default = "default_health_check_interval",
+        skip_serializing_if = "is_default_interval"
+    )]
     pub interval: Duration,
     /// Time between checks of unhealthy servers; `None` means `interval`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unhealthy_interval: Option<Duration>,
     /// Time to wait for a check's response (default 5s).
-    #[serde(default = "default_health_check_timeout", skip_serializing_if = "is_default_timeout")]
+    #[serde(
+        default = "default_health_check_timeout",
+        skip_serializing_if = "is_default_timeout"
+    )]
     pub timeout: Duration,
     /// Host header to send.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -440,17 +469,31 @@ impl ServerHealthCheck {
         if !self.mode.is_empty() && !self.mode.eq_ignore_ascii_case("http") && !self.is_grpc() {
             errs.push(
                 "mode",
-                format!("unknown health check mode {:?}; expected http or grpc", self.mode),
+                format!(
+                    "unknown health check mode {:?}; expected http or grpc",
+                    self.mode
+                ),
             );
         }
-        if !self.scheme.is_empty() && !SERVER_SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(&self.scheme)) {
+        if !self.scheme.is_empty()
+            && !SERVER_SCHEMES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&self.scheme))
+        {
             errs.push(
                 "scheme",
-                format!("unsupported scheme {:?}; expected one of {}", self.scheme, SERVER_SCHEMES.join(", ")),
+                format!(
+                    "unsupported scheme {:?}; expected one of {}",
+                    self.scheme,
+                    SERVER_SCHEMES.join(", ")
+                ),
             );
         }
         if self.status != 0 && !(100..=599).contains(&self.status) {
-            errs.push("status", format!("{} is not an HTTP status code", self.status));
+            errs.push(
+                "status",
+                format!("{} is not an HTTP status code", self.status),
+            );
         }
         errs.into_vec()
     }
@@ -584,7 +627,10 @@ pub struct Mirroring {
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub mirror_body: bool,
     /// Largest body mirrored, in bytes; -1 (default) means no limit.
-    #[serde(default = "default_mirror_max_body_size", skip_serializing_if = "is_default_mirror_max_body_size")]
+    #[serde(
+        default = "default_mirror_max_body_size",
+        skip_serializing_if = "is_default_mirror_max_body_size"
+    )]
     pub max_body_size: i64,
     /// Mirror services and the percentage of requests each receives.
     #[serde(skip_serializing_if = "Vec::is_empty")]
