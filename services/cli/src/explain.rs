@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use switchyard_http_normalize::{canonical_host, normalize_target};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use switchyard_routing::{ProviderPrecedence, RouteTable};
-use switchyard_rules::HttpRequest;
+use switchyard_rules::{SimpleRequest, parse_query};
 
 use crate::head;
 use crate::load::{LoadError, combine, decode};
@@ -119,7 +119,7 @@ pub fn run(
         return Ok(rejected("more than one Host header".into()));
     }
     let host = canonical_host(target.effective_host(host_headers.first().copied().unwrap_or("")));
-    let request = Request {
+    let request = SimpleRequest {
         host,
         path: target.path.to_string(),
         method: head.method.clone(),
@@ -147,88 +147,9 @@ pub fn run(
     })
 }
 
-/// A request as the matchers see it.
-struct Request {
-    host: String,
-    path: String,
-    method: String,
-    client_ip: Option<IpAddr>,
-    headers: Vec<(String, String)>,
-    query: Vec<(String, String)>,
-}
-
-impl HttpRequest for Request {
-    fn host(&self) -> &str {
-        &self.host
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn method(&self) -> &str {
-        &self.method
-    }
-    fn client_ip(&self) -> Option<IpAddr> {
-        self.client_ip
-    }
-    fn any_header(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).any(|(_, v)| pred(v))
-    }
-    fn any_query(&self, key: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
-        self.query.iter().filter(|(k, _)| k == key).any(|(_, v)| pred(v))
-    }
-}
-
-/// Parses a query string as Go's `url.ParseQuery` does: `&`-separated `key=value` pairs,
-/// `+` as space, percent-escapes decoded; pairs that do not decode are skipped.
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((unescape(k)?, unescape(v)?))
-        })
-        .collect()
-}
-
-fn unescape(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_strings_decode_like_go() {
-        let cases = [
-            ("a=1&b=2", vec![("a", "1"), ("b", "2")]),
-            ("mobile", vec![("mobile", "")]),
-            ("q=a+b%21", vec![("q", "a b!")]),
-            ("bad=%zz&ok=1", vec![("ok", "1")]),
-            ("&&a=", vec![("a", "")]),
-        ];
-        for (input, expected) in cases {
-            let expected: Vec<(String, String)> =
-                expected.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-            assert_eq!(parse_query(input), expected, "{input}");
-        }
-    }
 
     #[test]
     fn config_args() {

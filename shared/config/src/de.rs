@@ -78,7 +78,10 @@ impl de::Error for DecodeError {
 }
 
 /// Decodes `node` into `T` with Traefik's matching and conversion rules.
-pub fn from_node<T: DeserializeOwned>(node: &Node, source: Source) -> Result<T> {
+pub fn from_node<T: DeserializeOwned>(
+    node: &Node,
+    source: Source,
+) -> std::result::Result<T, DecodeError> {
     T::deserialize(De {
         node,
         path: Path::default(),
@@ -250,7 +253,8 @@ impl<'a> De<'a> {
             Node::Scalar(Scalar::Int(i)) => *i,
             _ => {
                 let text = self.text("an integer")?;
-                text.parse::<i64>().map_err(|_| self.invalid(&text, "an integer"))?
+                text.parse::<i64>()
+                    .map_err(|_| self.invalid(&text, "an integer"))?
             }
         };
         if value < min || value > max {
@@ -286,7 +290,8 @@ impl<'a> De<'a> {
             Node::Scalar(Scalar::UInt(u)) => Ok(*u as f64),
             _ => {
                 let text = self.text("a number")?;
-                text.parse::<f64>().map_err(|_| self.invalid(&text, "a number"))
+                text.parse::<f64>()
+                    .map_err(|_| self.invalid(&text, "a number"))
             }
         }
     }
@@ -314,7 +319,9 @@ macro_rules! signed {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
             let value = self.signed(i64::from(<$ty>::MIN), i64::from(<$ty>::MAX))?;
             let narrowed = <$ty>::try_from(value).map_err(|_| self.error("value out of range"))?;
-            visitor.$visit(narrowed).map_err(|e: DecodeError| e.at(&self.path))
+            visitor
+                .$visit(narrowed)
+                .map_err(|e: DecodeError| e.at(&self.path))
         }
     };
 }
@@ -324,7 +331,9 @@ macro_rules! unsigned {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
             let value = self.unsigned(u64::from(<$ty>::MAX))?;
             let narrowed = <$ty>::try_from(value).map_err(|_| self.error("value out of range"))?;
-            visitor.$visit(narrowed).map_err(|e: DecodeError| e.at(&self.path))
+            visitor
+                .$visit(narrowed)
+                .map_err(|e: DecodeError| e.at(&self.path))
         }
     };
 }
@@ -352,10 +361,13 @@ impl<'de> de::Deserializer<'de> for De<'_> {
             Node::Scalar(Scalar::Bool(b)) => *b,
             _ => {
                 let text = self.text("a boolean")?;
-                go_parse_bool(&text).ok_or_else(|| self.invalid(&text, "a boolean (true or false)"))?
+                go_parse_bool(&text)
+                    .ok_or_else(|| self.invalid(&text, "a boolean (true or false)"))?
             }
         };
-        visitor.visit_bool(value).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_bool(value)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     signed!(deserialize_i8, visit_i8, i8);
@@ -369,36 +381,48 @@ impl<'de> de::Deserializer<'de> for De<'_> {
 
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let value = self.signed(i64::MIN, i64::MAX)?;
-        visitor.visit_i128(i128::from(value)).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_i128(i128::from(value))
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let value = self.unsigned(u64::MAX)?;
-        visitor.visit_u128(u128::from(value)).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_u128(u128::from(value))
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let value = self.float()?;
-        visitor.visit_f32(value as f32).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_f32(value as f32)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let value = self.float()?;
-        visitor.visit_f64(value).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_f64(value)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let text = self.text("a single character")?;
         let mut chars = text.chars();
         match (chars.next(), chars.next()) {
-            (Some(c), None) => visitor.visit_char(c).map_err(|e: DecodeError| e.at(&self.path)),
+            (Some(c), None) => visitor
+                .visit_char(c)
+                .map_err(|e: DecodeError| e.at(&self.path)),
             _ => Err(self.invalid(&text, "a single character")),
         }
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let text = self.text("a string")?;
-        visitor.visit_string(text).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_string(text)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -407,7 +431,9 @@ impl<'de> de::Deserializer<'de> for De<'_> {
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let text = self.text("a string")?;
-        visitor.visit_byte_buf(text.into_bytes()).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_byte_buf(text.into_bytes())
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -445,7 +471,9 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         if !ok {
             return Err(self.expected("no value"));
         }
-        visitor.visit_unit().map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_unit()
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -462,7 +490,9 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         visitor: V,
     ) -> Result<V::Value> {
         let path = self.path.clone();
-        visitor.visit_newtype_struct(self).map_err(|e: DecodeError| e.at(&path))
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e: DecodeError| e.at(&path))
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -535,7 +565,7 @@ impl<'de> de::Deserializer<'de> for De<'_> {
 
     fn deserialize_enum<V: Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
@@ -563,10 +593,13 @@ impl<'de> de::Deserializer<'de> for De<'_> {
                             .collect();
                         format!("{}: {}", names.len(), names.join(", "))
                     };
-                    return Err(self.error(format!(
-                        "exactly one of {} must be set, found {found}",
-                        one_of(variants)
-                    )));
+                    // A long list of choices (24 middleware types) would drown the point.
+                    let choices = if variants.len() <= 6 {
+                        format!("one of {}", one_of(variants))
+                    } else {
+                        format!("one {} type", name.to_lowercase())
+                    };
+                    return Err(self.error(format!("exactly {choices} must be set, found {found}")));
                 }
                 let (variant, value) = chosen[0];
                 (variant, Some(value))
@@ -586,7 +619,9 @@ impl<'de> de::Deserializer<'de> for De<'_> {
             path: self.path.clone(),
             source: self.source,
         };
-        visitor.visit_enum(access).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_enum(access)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -630,16 +665,24 @@ impl<'a> De<'a> {
             pending: None,
             wrapped: None,
         };
-        visitor.visit_map(access).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_map(access)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
-    fn visit_items_any<'de, V: Visitor<'de>>(&self, items: &[Node], visitor: V) -> Result<V::Value> {
+    fn visit_items_any<'de, V: Visitor<'de>>(
+        &self,
+        items: &[Node],
+        visitor: V,
+    ) -> Result<V::Value> {
         let access = SeqAccess {
             items: items.iter().enumerate(),
             path: self.path.clone(),
             source: self.source,
         };
-        visitor.visit_seq(access).map_err(|e: DecodeError| e.at(&self.path))
+        visitor
+            .visit_seq(access)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 }
 
@@ -680,38 +723,53 @@ impl<'de, 'a> de::MapAccess<'de> for MapAccess<'a> {
             let Some((key, node)) = self.entries.next() else {
                 return Ok(None);
             };
-            if !self.fields.is_some_and(|fields| ignored_field(self.source, fields, key)) {
+            if !self
+                .fields
+                .is_some_and(|fields| ignored_field(self.source, fields, key))
+            {
                 break (key, node);
             }
         };
         let Some(fields) = self.fields else {
             self.pending = Some(Pending::Key(key, node));
             let key: StringDeserializer<DecodeError> = key.clone().into_deserializer();
-            return seed.deserialize(key).map(Some).map_err(|e: DecodeError| e.at(&self.path));
+            return seed
+                .deserialize(key)
+                .map(Some)
+                .map_err(|e: DecodeError| e.at(&self.path));
         };
         let has_servers = fields.contains(&"servers");
-        let name = if self.source == Source::Labels && has_servers && key.eq_ignore_ascii_case("server") {
-            // paerser's `label-slice-as-struct:"server"`: the one server of a label-defined
-            // load balancer.
-            self.wrapped = Some(Node::List(vec![node.clone()]));
-            self.pending = Some(Pending::Wrapped("servers"));
-            "servers"
-        } else {
-            let found = find_name(key, fields)
-                .filter(|_| !(self.source == Source::Labels && has_servers && key.eq_ignore_ascii_case("servers")));
-            let Some(name) = found else {
-                let hint = if self.source == Source::Labels && has_servers && key.eq_ignore_ascii_case("servers") {
-                    " (labels define the server as \"server\")".to_owned()
-                } else {
-                    format!(", expected one of: {}", one_of(fields))
+        let name =
+            if self.source == Source::Labels && has_servers && key.eq_ignore_ascii_case("server") {
+                // paerser's `label-slice-as-struct:"server"`: the one server of a label-defined
+                // load balancer.
+                self.wrapped = Some(Node::List(vec![node.clone()]));
+                self.pending = Some(Pending::Wrapped("servers"));
+                "servers"
+            } else {
+                let found = find_name(key, fields).filter(|_| {
+                    !(self.source == Source::Labels
+                        && has_servers
+                        && key.eq_ignore_ascii_case("servers"))
+                });
+                let Some(name) = found else {
+                    let hint = if self.source == Source::Labels
+                        && has_servers
+                        && key.eq_ignore_ascii_case("servers")
+                    {
+                        " (labels define the server as \"server\")".to_owned()
+                    } else {
+                        format!(", expected one of: {}", one_of(fields))
+                    };
+                    return Err(self.error(format!("unknown field {key:?}{hint}")));
                 };
-                return Err(self.error(format!("unknown field {key:?}{hint}")));
+                self.pending = Some(Pending::Field(name, node));
+                name
             };
-            self.pending = Some(Pending::Field(name, node));
-            name
-        };
         let name: StrDeserializer<DecodeError> = name.into_deserializer();
-        seed.deserialize(name).map(Some).map_err(|e: DecodeError| e.at(&self.path))
+        seed.deserialize(name)
+            .map(Some)
+            .map_err(|e: DecodeError| e.at(&self.path))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
@@ -773,7 +831,9 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
             field: None,
             in_list: true,
         };
-        seed.deserialize(de).map(Some).map_err(|e: DecodeError| e.at(&path))
+        seed.deserialize(de)
+            .map(Some)
+            .map_err(|e: DecodeError| e.at(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -794,7 +854,9 @@ impl<'de, 'a> de::EnumAccess<'de> for EnumAccess<'a> {
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant)> {
         let name: StrDeserializer<DecodeError> = self.variant.into_deserializer();
-        let value = seed.deserialize(name).map_err(|e: DecodeError| e.at(&self.path))?;
+        let value = seed
+            .deserialize(name)
+            .map_err(|e: DecodeError| e.at(&self.path))?;
         Ok((
             value,
             VariantAccess {

@@ -39,7 +39,13 @@ pub struct LabelIssue {
 /// provider; the comparison is case-insensitive like paerser's filters.
 fn is_dynamic(segments: &[&str]) -> bool {
     match segments {
-        [section, ..] if ["http", "tcp", "udp"].iter().any(|s| s.eq_ignore_ascii_case(section)) => true,
+        [section, ..]
+            if ["http", "tcp", "udp"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(section)) =>
+        {
+            true
+        }
         [tls, stores, default, ..] => {
             tls.eq_ignore_ascii_case("tls")
                 && stores.eq_ignore_ascii_case("stores")
@@ -111,14 +117,19 @@ fn parse_key(key: &str) -> Result<Vec<&str>, String> {
         }
     }
     if parts.len() > MAX_DEPTH {
-        return Err(format!("label key is nested deeper than {MAX_DEPTH} levels"));
+        return Err(format!(
+            "label key is nested deeper than {MAX_DEPTH} levels"
+        ));
     }
     Ok(parts)
 }
 
 /// Unicode-aware case-insensitive comparison (Go's `strings.EqualFold` in spirit).
 fn equal_fold(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b) || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
+    a.eq_ignore_ascii_case(b)
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 #[derive(Debug, Default)]
@@ -153,7 +164,12 @@ impl LabelNode {
         }
         let is_list = self.children.iter().all(|c| c.name.starts_with('['));
         if is_list {
-            Node::List(self.children.into_iter().map(LabelNode::into_node).collect())
+            Node::List(
+                self.children
+                    .into_iter()
+                    .map(LabelNode::into_node)
+                    .collect(),
+            )
         } else {
             Node::Map(
                 self.children
@@ -170,17 +186,26 @@ mod tests {
     use super::*;
 
     fn map(entries: Vec<(&str, Node)>) -> Node {
-        Node::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        Node::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 
     /// `http.routers.<name>` holding `entries`.
     fn router(name: &str, entries: Vec<(&str, Node)>) -> Node {
-        map(vec![("http", map(vec![("routers", map(vec![(name, map(entries))]))]))])
+        map(vec![(
+            "http",
+            map(vec![("routers", map(vec![(name, map(entries))]))]),
+        )])
     }
 
     #[test]
     fn builds_trees() {
-        let cases: Vec<(&str, Vec<(&str, &str)>, Node)> = vec![
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Node);
+        let cases: Vec<Case> = vec![
             ("no labels", vec![], map(vec![])),
             (
                 "non-dynamic labels are ignored",
@@ -235,7 +260,10 @@ mod tests {
                         map(vec![(
                             "domains",
                             Node::List(vec![
-                                map(vec![("main", Node::str("a.example")), ("sans", Node::str("x.a,y.a"))]),
+                                map(vec![
+                                    ("main", Node::str("a.example")),
+                                    ("sans", Node::str("x.a,y.a")),
+                                ]),
                                 map(vec![("main", Node::str("b.example"))]),
                             ]),
                         )]),
@@ -249,11 +277,20 @@ mod tests {
                     ("traefik.http.routers.r.rule", "Host(`old`)"),
                     ("traefik.http.routers.r.service", "s"),
                 ],
-                router("r", vec![("rule", Node::str("Host(`new`)")), ("service", Node::str("s"))]),
+                router(
+                    "r",
+                    vec![
+                        ("rule", Node::str("Host(`new`)")),
+                        ("service", Node::str("s")),
+                    ],
+                ),
             ),
             (
                 "user map keys keep their case",
-                vec![("traefik.http.middlewares.m.headers.customrequestheaders.X-Foo", "bar")],
+                vec![(
+                    "traefik.http.middlewares.m.headers.customrequestheaders.X-Foo",
+                    "bar",
+                )],
                 map(vec![(
                     "http",
                     map(vec![(
@@ -262,7 +299,10 @@ mod tests {
                             "m",
                             map(vec![(
                                 "headers",
-                                map(vec![("customrequestheaders", map(vec![("X-Foo", Node::str("bar"))]))]),
+                                map(vec![(
+                                    "customrequestheaders",
+                                    map(vec![("X-Foo", Node::str("bar"))]),
+                                )]),
                             )]),
                         )]),
                     )]),
@@ -270,14 +310,20 @@ mod tests {
             ),
             (
                 "default tls store",
-                vec![("traefik.tls.stores.default.defaultcertificate.certfile", "/c.pem")],
+                vec![(
+                    "traefik.tls.stores.default.defaultcertificate.certfile",
+                    "/c.pem",
+                )],
                 map(vec![(
                     "tls",
                     map(vec![(
                         "stores",
                         map(vec![(
                             "default",
-                            map(vec![("defaultcertificate", map(vec![("certfile", Node::str("/c.pem"))]))]),
+                            map(vec![(
+                                "defaultcertificate",
+                                map(vec![("certfile", Node::str("/c.pem"))]),
+                            )]),
                         )]),
                     )]),
                 )]),
@@ -293,17 +339,41 @@ mod tests {
     #[test]
     fn rejects_malformed_keys() {
         let cases = [
-            ("empty segment", "traefik.http.routers.r..rule", "empty segment"),
-            ("leading bracket", "traefik.http.routers.r.[0]", "starts with '['"),
-            ("unbalanced bracket", "traefik.http.routers.r.x]", "without '['"),
+            (
+                "empty segment",
+                "traefik.http.routers.r..rule",
+                "empty segment",
+            ),
+            (
+                "leading bracket",
+                "traefik.http.routers.r.[0]",
+                "starts with '['",
+            ),
+            (
+                "unbalanced bracket",
+                "traefik.http.routers.r.x]",
+                "without '['",
+            ),
         ];
         for (case, key, message) in cases {
             let tree = label_tree([(key, "v"), ("traefik.http.routers.ok.rule", "r")]);
             assert_eq!(tree.issues.len(), 1, "{case}");
             assert_eq!(tree.issues[0].label, key, "{case}");
-            assert!(tree.issues[0].message.contains(message), "{case}: {:?}", tree.issues);
-            assert_eq!(tree.issues[0].segments[..3], ["http", "routers", "r"], "{case}");
-            assert_eq!(tree.node, router("ok", vec![("rule", Node::str("r"))]), "{case}");
+            assert!(
+                tree.issues[0].message.contains(message),
+                "{case}: {:?}",
+                tree.issues
+            );
+            assert_eq!(
+                tree.issues[0].segments[..3],
+                ["http", "routers", "r"],
+                "{case}"
+            );
+            assert_eq!(
+                tree.node,
+                router("ok", vec![("rule", Node::str("r"))]),
+                "{case}"
+            );
         }
     }
 

@@ -67,7 +67,9 @@ pub struct SyntaxError {
 impl fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
-            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: {}", self.message),
+            (Some(line), Some(column)) => {
+                write!(f, "line {line}, column {column}: {}", self.message)
+            }
             (Some(line), None) => write!(f, "line {line}: {}", self.message),
             _ => f.write_str(&self.message),
         }
@@ -107,7 +109,9 @@ impl FileError {
     /// The file concerned.
     pub fn path(&self) -> &Path {
         match self {
-            FileError::Read { path, .. } | FileError::UnknownFormat { path } | FileError::Syntax { path, .. } => path,
+            FileError::Read { path, .. }
+            | FileError::UnknownFormat { path }
+            | FileError::Syntax { path, .. } => path,
         }
     }
 }

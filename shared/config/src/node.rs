@@ -230,7 +230,10 @@ fn yaml_node(value: serde_norway::Value, depth: usize) -> Result<Node, SyntaxErr
                         return Err(SyntaxError {
                             line: None,
                             column: None,
-                            message: format!("a map key must be a plain value, found {}", other.describe()),
+                            message: format!(
+                                "a map key must be a plain value, found {}",
+                                other.describe()
+                            ),
                         });
                     }
                 };
@@ -283,7 +286,12 @@ mod tests {
     use super::*;
 
     fn map(entries: Vec<(&str, Node)>) -> Node {
-        Node::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        Node::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 
     fn int(i: i64) -> Node {
@@ -299,7 +307,10 @@ mod tests {
             (
                 "nested map keeps order and key case",
                 "http:\n  Routers:\n    B: 1\n    a: 2\n",
-                map(vec![("http", map(vec![("Routers", map(vec![("B", int(1)), ("a", int(2))]))]))]),
+                map(vec![(
+                    "http",
+                    map(vec![("Routers", map(vec![("B", int(1)), ("a", int(2))]))]),
+                )]),
             ),
             (
                 "null values are dropped",
@@ -342,19 +353,48 @@ mod tests {
 
     #[test]
     fn yaml_syntax_errors_have_positions() {
-        let cases: Vec<(&str, &str, Option<usize>, Option<usize>, &str)> = vec![
-            ("bad indentation", "a: 1\n  b: 2\n", Some(2), Some(4), "mapping values are not allowed"),
-            ("unclosed flow", "a: 1\nb: [\n", Some(3), Some(1), "did not find expected node content"),
-            ("duplicate key", "a: 1\na: 2\n", Some(1), Some(1), "duplicate entry"),
+        // (case, text, line, column, message)
+        type Case<'a> = (&'a str, &'a str, Option<usize>, Option<usize>, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "bad indentation",
+                "a: 1\n  b: 2\n",
+                Some(2),
+                Some(4),
+                "mapping values are not allowed",
+            ),
+            (
+                "unclosed flow",
+                "a: 1\nb: [\n",
+                Some(3),
+                Some(1),
+                "did not find expected node content",
+            ),
+            (
+                "duplicate key",
+                "a: 1\na: 2\n",
+                Some(1),
+                Some(1),
+                "duplicate entry",
+            ),
             ("list document", "- a\n- b\n", None, None, "must be a map"),
             ("scalar document", "hello\n", None, None, "must be a map"),
-            ("complex key", "? [a]\n: 1\n", None, None, "map key must be a plain value"),
+            (
+                "complex key",
+                "? [a]\n: 1\n",
+                None,
+                None,
+                "map key must be a plain value",
+            ),
         ];
         for (case, text, line, column, message) in cases {
             let err = Node::from_yaml(text).expect_err(case);
             assert_eq!((err.line, err.column), (line, column), "{case}: {err}");
             assert!(err.message.contains(message), "{case}: {err}");
-            assert!(!err.message.contains(" at line "), "{case}: position left in message: {err}");
+            assert!(
+                !err.message.contains(" at line "),
+                "{case}: position left in message: {err}"
+            );
         }
     }
 
@@ -407,24 +447,45 @@ mod tests {
         let cases: Vec<(&str, &str, usize, usize, &str)> = vec![
             ("unclosed table", "a = 1\n[b\n", 2, 3, "unclosed table"),
             ("duplicate key", "a = 1\na = 2\n", 2, 1, "duplicate key"),
-            ("non-ascii before error", "é = 1\n[x\n", 2, 3, "unclosed table"),
+            (
+                "non-ascii before error",
+                "é = 1\n[x\n",
+                2,
+                3,
+                "unclosed table",
+            ),
         ];
         for (case, text, line, column, message) in cases {
             let err = Node::from_toml(text).expect_err(case);
-            assert_eq!((err.line, err.column), (Some(line), Some(column)), "{case}: {err}");
+            assert_eq!(
+                (err.line, err.column),
+                (Some(line), Some(column)),
+                "{case}: {err}"
+            );
             assert!(err.message.contains(message), "{case}: {err}");
         }
     }
 
     #[test]
     fn deep_nesting_is_rejected() {
-        let yaml = format!("{}1{}", "[".repeat(MAX_DEPTH + 5), "]".repeat(MAX_DEPTH + 5));
+        let yaml = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH + 5),
+            "]".repeat(MAX_DEPTH + 5)
+        );
         let text = format!("a: {yaml}\n");
         let err = Node::from_yaml(&text).expect_err("too deep");
         assert!(err.message.contains("nested deeper"), "{err}");
-        let toml = format!("a = {}1{}\n", "[".repeat(MAX_DEPTH + 5), "]".repeat(MAX_DEPTH + 5));
+        let toml = format!(
+            "a = {}1{}\n",
+            "[".repeat(MAX_DEPTH + 5),
+            "]".repeat(MAX_DEPTH + 5)
+        );
         let err = Node::from_toml(&toml).expect_err("too deep");
-        assert!(err.message.contains("nested deeper") || err.line.is_some(), "{err}");
+        assert!(
+            err.message.contains("nested deeper") || err.line.is_some(),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::de::DeserializeOwned;
 use switchyard_model::{DynamicConfig, Problem, ResourceKind};
 
+use crate::Decoded;
 use crate::de::{DecodeError, Source, from_node};
 use crate::labels::LabelIssue;
 use crate::node::Node;
-use crate::Decoded;
 
 /// Top-level sections and their collections, with canonical spellings.
 const SECTIONS: [(&str, &[(&str, ResourceKind)]); 4] = [
@@ -52,7 +52,11 @@ fn collection_kind(section: &str, collection: &str) -> Option<ResourceKind> {
     SECTIONS
         .iter()
         .find(|(s, _)| s.eq_ignore_ascii_case(section))
-        .and_then(|(_, collections)| collections.iter().find(|(c, _)| c.eq_ignore_ascii_case(collection)))
+        .and_then(|(_, collections)| {
+            collections
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(collection))
+        })
         .map(|(_, kind)| *kind)
 }
 
@@ -83,6 +87,8 @@ struct Walk {
     /// Source index of each decoded certificate (a certificate that fails to decode is
     /// left out, shifting the ones after it).
     certificate_sources: Vec<usize>,
+    /// Certificate entries seen so far, across repeated `tls` sections.
+    certificates_seen: usize,
     /// Section-level errors: the file is unusable, as in Traefik.
     structure: Vec<String>,
 }
@@ -109,34 +115,77 @@ impl Walk {
             return self.certificates(path, node);
         }
         let Node::Map(entries) = node else {
-            self.structure
-                .push(format!("{path}: expected a map of names to definitions, found {}", node.describe()));
+            self.structure.push(format!(
+                "{path}: expected a map of names to definitions, found {}",
+                node.describe()
+            ));
             return;
         };
         let (source, problems, config) = (self.source, &mut self.problems, &mut self.config);
         for (name, node) in entries {
             let name = name.as_str();
             match kind {
-                ResourceKind::HttpRouter => Self::resource(source, problems, &mut config.http.routers, kind, name, node),
-                ResourceKind::HttpService => Self::resource(source, problems, &mut config.http.services, kind, name, node),
-                ResourceKind::HttpMiddleware => {
-                    Self::resource(source, problems, &mut config.http.middlewares, kind, name, node)
+                ResourceKind::HttpRouter => {
+                    Self::resource(source, problems, &mut config.http.routers, kind, name, node)
                 }
-                ResourceKind::HttpServersTransport => {
-                    Self::resource(source, problems, &mut config.http.servers_transports, kind, name, node)
+                ResourceKind::HttpService => Self::resource(
+                    source,
+                    problems,
+                    &mut config.http.services,
+                    kind,
+                    name,
+                    node,
+                ),
+                ResourceKind::HttpMiddleware => Self::resource(
+                    source,
+                    problems,
+                    &mut config.http.middlewares,
+                    kind,
+                    name,
+                    node,
+                ),
+                ResourceKind::HttpServersTransport => Self::resource(
+                    source,
+                    problems,
+                    &mut config.http.servers_transports,
+                    kind,
+                    name,
+                    node,
+                ),
+                ResourceKind::TcpRouter => {
+                    Self::resource(source, problems, &mut config.tcp.routers, kind, name, node)
                 }
-                ResourceKind::TcpRouter => Self::resource(source, problems, &mut config.tcp.routers, kind, name, node),
-                ResourceKind::TcpService => Self::resource(source, problems, &mut config.tcp.services, kind, name, node),
-                ResourceKind::TcpMiddleware => {
-                    Self::resource(source, problems, &mut config.tcp.middlewares, kind, name, node)
+                ResourceKind::TcpService => {
+                    Self::resource(source, problems, &mut config.tcp.services, kind, name, node)
                 }
-                ResourceKind::TcpServersTransport => {
-                    Self::resource(source, problems, &mut config.tcp.servers_transports, kind, name, node)
+                ResourceKind::TcpMiddleware => Self::resource(
+                    source,
+                    problems,
+                    &mut config.tcp.middlewares,
+                    kind,
+                    name,
+                    node,
+                ),
+                ResourceKind::TcpServersTransport => Self::resource(
+                    source,
+                    problems,
+                    &mut config.tcp.servers_transports,
+                    kind,
+                    name,
+                    node,
+                ),
+                ResourceKind::UdpRouter => {
+                    Self::resource(source, problems, &mut config.udp.routers, kind, name, node)
                 }
-                ResourceKind::UdpRouter => Self::resource(source, problems, &mut config.udp.routers, kind, name, node),
-                ResourceKind::UdpService => Self::resource(source, problems, &mut config.udp.services, kind, name, node),
-                ResourceKind::TlsOption => Self::resource(source, problems, &mut config.tls.options, kind, name, node),
-                ResourceKind::TlsStore => Self::resource(source, problems, &mut config.tls.stores, kind, name, node),
+                ResourceKind::UdpService => {
+                    Self::resource(source, problems, &mut config.udp.services, kind, name, node)
+                }
+                ResourceKind::TlsOption => {
+                    Self::resource(source, problems, &mut config.tls.options, kind, name, node)
+                }
+                ResourceKind::TlsStore => {
+                    Self::resource(source, problems, &mut config.tls.stores, kind, name, node)
+                }
                 ResourceKind::TlsCertificate => {}
             }
         }
@@ -144,39 +193,51 @@ impl Walk {
 
     fn certificates(&mut self, path: &str, node: &Node) {
         let Node::List(items) = node else {
-            self.structure
-                .push(format!("{path}: expected a list of certificates, found {}", node.describe()));
+            self.structure.push(format!(
+                "{path}: expected a list of certificates, found {}",
+                node.describe()
+            ));
             return;
         };
-        for (index, item) in items.iter().enumerate() {
+        for item in items {
+            let index = self.certificates_seen;
+            self.certificates_seen += 1;
             match from_node(item, self.source) {
                 Ok(certificate) => {
                     self.config.tls.certificates.push(certificate);
                     self.certificate_sources.push(index);
                 }
-                Err(err) => self
-                    .problems
-                    .push(problem(ResourceKind::TlsCertificate, &index.to_string(), err)),
+                Err(err) => self.problems.push(problem(
+                    ResourceKind::TlsCertificate,
+                    &index.to_string(),
+                    err,
+                )),
             }
         }
     }
 
     fn root(&mut self, root: &Node) {
         let Node::Map(sections) = root else {
-            self.structure
-                .push(format!("expected a map of sections (http, tcp, udp, tls), found {}", root.describe()));
+            self.structure.push(format!(
+                "expected a map of sections (http, tcp, udp, tls), found {}",
+                root.describe()
+            ));
             return;
         };
         for (section_key, section) in sections {
             // Traefik reads only its four sections and ignores other top-level keys, which
             // files use e.g. to hold YAML anchors.
-            let Some((section_name, collections)) = SECTIONS.iter().find(|(s, _)| s.eq_ignore_ascii_case(section_key))
+            let Some((section_name, collections)) = SECTIONS
+                .iter()
+                .find(|(s, _)| s.eq_ignore_ascii_case(section_key))
             else {
                 continue;
             };
             let Node::Map(entries) = section else {
-                self.structure
-                    .push(format!("{section_key}: expected a map, found {}", section.describe()));
+                self.structure.push(format!(
+                    "{section_key}: expected a map, found {}",
+                    section.describe()
+                ));
                 continue;
             };
             for (collection_key, node) in entries {
@@ -228,7 +289,12 @@ impl Walk {
         let mut faulty_certificates = BTreeSet::new();
         for mut p in self.config.validate() {
             if p.kind == ResourceKind::TlsCertificate {
-                if let Some(&source) = p.name.parse::<usize>().ok().and_then(|i| self.certificate_sources.get(i)) {
+                if let Some(&source) = p
+                    .name
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| self.certificate_sources.get(i))
+                {
                     faulty_certificates.insert(p.name.clone());
                     p.name = source.to_string();
                 }
@@ -238,7 +304,10 @@ impl Walk {
             self.problems.push(p);
         }
         // Highest index first, so the indices still to remove stay valid.
-        let mut indices: Vec<usize> = faulty_certificates.iter().filter_map(|n| n.parse().ok()).collect();
+        let mut indices: Vec<usize> = faulty_certificates
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect();
         indices.sort_unstable_by(|a, b| b.cmp(a));
         for index in indices {
             if index < self.certificate_sources.len() {
@@ -251,25 +320,189 @@ impl Walk {
 
 /// Decodes a whole tree, returning the section-level errors separately: Traefik rejects a
 /// file with any of them as a whole.
-pub(crate) fn decode_tree(root: &Node, source: Source, issues: &[LabelIssue]) -> (Decoded, Vec<String>) {
+pub(crate) fn decode_tree(
+    root: &Node,
+    source: Source,
+    issues: &[LabelIssue],
+) -> (Decoded, Vec<String>) {
     let mut walk = Walk {
         source,
         config: DynamicConfig::default(),
         problems: Vec::new(),
         certificate_sources: Vec::new(),
+        certificates_seen: 0,
         structure: Vec::new(),
     };
     walk.root(root);
     walk.label_issues(issues);
     walk.validate();
+    // A name defined twice (say under `http` and `HTTP`) may have failed once and decoded
+    // once; a resource with any problem is left out.
+    for p in &walk.problems {
+        if p.kind != ResourceKind::TlsCertificate {
+            walk.config.remove(p.kind, &p.name);
+        }
+    }
     let mut problems = walk.problems;
     // Sources list entries in different orders (TOML tables are sorted); the report is
     // sorted so that the same configuration gives the same report from any syntax.
-    problems.sort_by(|a, b| (a.kind, &a.name, &a.field, &a.message).cmp(&(b.kind, &b.name, &b.field, &b.message)));
+    problems.sort_by(|a, b| {
+        (a.kind, &a.name, &a.field, &a.message).cmp(&(b.kind, &b.name, &b.field, &b.message))
+    });
     problems.dedup();
     let decoded = Decoded {
         config: walk.config,
         problems,
     };
     (decoded, walk.structure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::label_tree;
+
+    fn names(decoded: &Decoded, kind: ResourceKind) -> Vec<String> {
+        decoded.config.resource_names(kind)
+    }
+
+    fn problem_keys(decoded: &Decoded) -> Vec<(ResourceKind, String)> {
+        decoded
+            .problems
+            .iter()
+            .map(|p| (p.kind, p.name.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn walks_files() {
+        use ResourceKind::*;
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Vec<(ResourceKind, &'a [&'a str])>,
+            Vec<(ResourceKind, &'a str)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "sections in any case merge",
+                "http:\n  routers:\n    a: {rule: x, service: s}\nHTTP:\n  Routers:\n    B: {rule: y, service: s}\n",
+                vec![(HttpRouter, &["B", "a"])],
+                vec![],
+            ),
+            (
+                "a name failing in one section and decoding in another is left out",
+                "http:\n  routers:\n    a: {rule: x, service: s}\nHTTP:\n  routers:\n    a: {rule: [x]}\n",
+                vec![(HttpRouter, &[])],
+                vec![(HttpRouter, "a")],
+            ),
+            (
+                "certificate indices run across sections",
+                "tls:\n  certificates:\n    - {certFile: a, keyFile: a}\nTLS:\n  certificates:\n    - {certFile: [b]}\n    - {certFile: c, keyFile: c}\n",
+                vec![(TlsCertificate, &["0", "1"])],
+                vec![(TlsCertificate, "1")],
+            ),
+            (
+                "a certificate failing validation keeps its source index",
+                "tls:\n  certificates:\n    - {certFile: [a]}\n    - {certFile: b}\n    - {certFile: c, keyFile: c}\n",
+                vec![(TlsCertificate, &["0"])],
+                vec![(TlsCertificate, "0"), (TlsCertificate, "1")],
+            ),
+            (
+                "unknown top-level keys are ignored",
+                "entryPoints:\n  web: {address: ':80'}\nhttp:\n  services:\n    s: {loadBalancer: {servers: [{url: 'http://a'}]}}\n",
+                vec![(HttpService, &["s"])],
+                vec![],
+            ),
+            (
+                "empty collections are accepted",
+                "http:\n  routers: {}\n  middlewares:\ntcp: {}\n",
+                vec![(HttpRouter, &[]), (HttpMiddleware, &[])],
+                vec![],
+            ),
+        ];
+        for (case, text, expected_names, expected_problems) in cases {
+            let root = Node::from_yaml(text).unwrap_or_else(|e| panic!("{case}: {e}"));
+            let (decoded, structure) = decode_tree(&root, Source::File, &[]);
+            assert!(structure.is_empty(), "{case}: {structure:?}");
+            for (kind, expected) in expected_names {
+                assert_eq!(names(&decoded, kind), expected, "{case}: {kind}");
+            }
+            let expected: Vec<(ResourceKind, String)> = expected_problems
+                .into_iter()
+                .map(|(k, n)| (k, n.to_owned()))
+                .collect();
+            assert_eq!(
+                problem_keys(&decoded),
+                expected,
+                "{case}: {:?}",
+                decoded.problems
+            );
+        }
+    }
+
+    #[test]
+    fn section_errors_are_collected() {
+        let cases = [
+            (
+                "section not a map",
+                "http: 3\n",
+                vec!["http: expected a map, found \"3\""],
+            ),
+            (
+                "unknown collection",
+                "udp:\n  middlewares: {}\n",
+                vec!["udp: unknown field \"middlewares\", expected one of: routers, services"],
+            ),
+            (
+                "collection not a map",
+                "http:\n  routers: [a]\ntls:\n  certificates: {a: b}\n",
+                vec![
+                    "http.routers: expected a map of names to definitions, found a list",
+                    "tls.certificates: expected a list of certificates, found a map",
+                ],
+            ),
+        ];
+        for (case, text, expected) in cases {
+            let root = Node::from_yaml(text).unwrap_or_else(|e| panic!("{case}: {e}"));
+            let (_, structure) = decode_tree(&root, Source::File, &[]);
+            assert_eq!(structure, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn label_issues_disable_their_resource() {
+        let tree = label_tree([
+            ("traefik.http.routers.Web.rule", "Host(`a`)"),
+            ("traefik.http.routers.Web.service", "s"),
+            ("traefik.http.routers.web.tls..certresolver", "le"),
+            ("traefik.http.routers.other.rule", "Host(`b`)"),
+            ("traefik.http.routers.other.service", "s"),
+        ]);
+        let (decoded, _) = decode_tree(&tree.node, Source::Labels, &tree.issues);
+        assert_eq!(names(&decoded, ResourceKind::HttpRouter), ["other"]);
+        assert_eq!(
+            problem_keys(&decoded),
+            [(ResourceKind::HttpRouter, "Web".to_owned())]
+        );
+        assert!(
+            decoded.problems[0].message.contains("empty segment"),
+            "{:?}",
+            decoded.problems
+        );
+    }
+
+    #[test]
+    fn labels_skip_collections_traefik_never_reads_from_labels() {
+        let tree = label_tree([
+            (
+                "traefik.http.serverstransports.t.insecureskipverify",
+                "true",
+            ),
+            ("traefik.tcp.serversTransports.t.dialTimeout", "5s"),
+        ]);
+        let (decoded, structure) = decode_tree(&tree.node, Source::Labels, &tree.issues);
+        assert!(decoded.config.is_empty(), "{:?}", decoded.config);
+        assert!(decoded.problems.is_empty() && structure.is_empty());
+    }
 }

@@ -47,7 +47,8 @@ fn decode_input(path: &Path) -> Value {
             .collect();
         return decoded_json(&decode_labels(labels));
     }
-    let format = Format::from_path(path).unwrap_or_else(|| panic!("{}: unknown format", path.display()));
+    let format =
+        Format::from_path(path).unwrap_or_else(|| panic!("{}: unknown format", path.display()));
     match decode_str(&text, format) {
         Ok(decoded) => decoded_json(&decoded),
         Err(err) => syntax_json(&err),
@@ -72,19 +73,24 @@ fn golden() {
     assert!(!cases.is_empty(), "no golden cases found");
     let mut failures = Vec::new();
     for case in &cases {
-        let inputs: Vec<PathBuf> = INPUTS.iter().map(|i| case.join(i)).filter(|p| p.exists()).collect();
+        let inputs: Vec<PathBuf> = INPUTS
+            .iter()
+            .map(|i| case.join(i))
+            .filter(|p| p.exists())
+            .collect();
         assert!(!inputs.is_empty(), "{}: no input file", case.display());
         let expected_path = case.join("expected.json");
         if update {
             let value = decode_input(&inputs[0]);
             let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
             text.push('\n');
-            fs::write(&expected_path, text).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+            fs::write(&expected_path, text)
+                .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         }
-        let expected_text =
-            fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
-        let expected: Value =
-            serde_json::from_str(&expected_text).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        let expected_text = fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        let expected: Value = serde_json::from_str(&expected_text)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         for input in &inputs {
             let got = decode_input(input);
             if got != expected {
@@ -97,5 +103,10 @@ fn golden() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden mismatches:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -90,6 +90,14 @@ pub fn merge(providers: &BTreeMap<String, ProviderConfig>, options: &MergeOption
     m.out
 }
 
+/// A reference as its user wrote it: without `@provider` when it names the referrer's own provider.
+fn shown<'r>(reference: &'r str, referrer: &str) -> &'r str {
+    match reference.rsplit_once('@') {
+        Some((name, provider)) if provider == provider_of(referrer) => name,
+        _ => reference,
+    }
+}
+
 struct Merger<'a> {
     options: &'a MergeOptions,
     out: Merged,
@@ -240,7 +248,7 @@ impl Merger<'_> {
     /// Whether the middleware and, for a chain, everything it includes is usable.
     fn middleware_ok(&self, name: &str, path: &mut Vec<String>) -> Result<(), String> {
         let Some(mw) = self.out.config.http.middlewares.get(name) else {
-            return Err(format!("middleware {name:?} does not exist"));
+            return Err(format!("middleware {:?} does not exist", shown(name, name)));
         };
         if let Middleware::Chain(chain) = mw {
             for child in &chain.middlewares {
@@ -249,7 +257,7 @@ impl Merger<'_> {
                     return Err(format!("recursion detected in chain: {}", path.join(" -> ")));
                 }
                 if self.is_disabled(ResourceKind::HttpMiddleware, child) {
-                    return Err(format!("middleware {child:?} is disabled"));
+                    return Err(format!("middleware {:?} is disabled", shown(child, name)));
                 }
                 path.push(child.clone());
                 self.middleware_ok(child, path)?;
@@ -312,10 +320,10 @@ impl Merger<'_> {
                 return Err((field, format!("recursion detected in services: {}", path.join(" -> "))));
             }
             if self.is_disabled(ResourceKind::HttpService, child) {
-                return Err((field, format!("service {child:?} is disabled")));
+                return Err((field, format!("service {:?} is disabled", shown(child, name))));
             }
             if !self.service_exists(child) {
-                return Err((field, format!("service {child:?} does not exist")));
+                return Err((field, format!("service {:?} does not exist", shown(child, name))));
             }
             path.push(child.clone());
             self.service_ok(child, path)?;
@@ -357,11 +365,12 @@ impl Merger<'_> {
             self.check_service_ref(kind, &name, &router.service, |m, s| {
                 m.service_exists(s) && !m.is_disabled(ResourceKind::HttpService, s)
             });
-            for (i, mw) in router.middlewares.iter().enumerate() {
+            for mw in &router.middlewares {
+                let m = shown(mw, &name);
                 if self.is_disabled(ResourceKind::HttpMiddleware, mw) {
-                    self.disable(kind, &name, Some(&format!("middlewares[{i}]")), format!("middleware {mw:?} is disabled"));
+                    self.disable(kind, &name, None, format!("middleware {m:?} is disabled"));
                 } else if !self.out.config.http.middlewares.contains_key(mw) {
-                    self.disable(kind, &name, Some(&format!("middlewares[{i}]")), format!("middleware {mw:?} does not exist"));
+                    self.disable(kind, &name, None, format!("middleware {m:?} does not exist"));
                 }
             }
             self.check_entry_points(kind, &name, &router.entry_points);
@@ -388,12 +397,13 @@ impl Merger<'_> {
             ResourceKind::UdpRouter => (ResourceKind::UdpService, self.out.config.udp.services.contains_key(service)),
             _ => (ResourceKind::HttpService, self.service_exists(service)),
         };
+        let s = shown(service, router);
         let message = if self.is_disabled(service_kind, service) || exists {
-            format!("service {service:?} is disabled")
+            format!("service {s:?} is disabled")
         } else {
-            format!("service {service:?} does not exist")
+            format!("service {s:?} does not exist")
         };
-        self.disable(kind, router, Some("service"), message);
+        self.disable(kind, router, None, message);
     }
 
     fn check_tcp(&mut self) {

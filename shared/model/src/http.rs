@@ -21,7 +21,7 @@ use crate::validate::{Errors, FieldError};
 pub const MAX_USER_PRIORITY: i64 = i64::MAX - 1000;
 
 /// The `http` section of the dynamic configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HttpConfig {
     /// Routers by name.
@@ -90,6 +90,9 @@ impl Router {
     }
 
     /// Self-contained checks (no rule parsing, no references to other resources).
+    ///
+    /// A service is required: Traefik only accepts a router without one as the parent
+    /// of other routers (`parentRefs`), which is not modelled.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errs = Errors::default();
         validate_router_common(

@@ -15,8 +15,10 @@
 //!   on serialization when equal to the default, so bus payloads stay small.
 //! - Validation here is self-contained: references between resources and rule syntax
 //!   are checked elsewhere.
-//! - Traefik's `plugin` middleware is not modelled (plugins are Go code Switchyard
-//!   cannot run).
+//! - Not modelled, so rejected by the strict configuration decoder: the `plugin`
+//!   middleware (plugins are Go code Switchyard cannot run), `highestRandomWeight`
+//!   services, `rateLimit.redis` (distributed rate limiting) and routers'
+//!   `parentRefs` (multi-layer routing).
 
 pub mod duration;
 pub mod http;
@@ -37,7 +39,7 @@ pub use udp::UdpConfig;
 pub use validate::{FieldError, Problem};
 
 /// The root of a dynamic configuration (one provider's, or the merged one).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DynamicConfig {
     /// HTTP routers, services, middlewares and servers transports.

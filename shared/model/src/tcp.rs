@@ -13,7 +13,7 @@ use crate::validate::{Errors, FieldError};
 pub use crate::http::{HealthCheck, WrrService};
 
 /// The `tcp` section of the dynamic configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct TcpConfig {
     /// Routers by name.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::validate::{Errors, FieldError};
 
 /// The `tls` section of the dynamic configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct TlsConfig {
     /// Certificates to serve, each optionally bound to stores (`tls.certificates`).

@@ -10,7 +10,7 @@ use crate::validate::{Errors, FieldError};
 pub use crate::http::WrrService;
 
 /// The `udp` section of the dynamic configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct UdpConfig {
     /// Routers by name.

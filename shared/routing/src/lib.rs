@@ -12,12 +12,12 @@
 //! host-less list in global order and returns the first router whose rule matches, so its
 //! cost depends on the routers that could match that host, not on the table's size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use switchyard_merge::{Merged, provider_of};
 use switchyard_model::http::Router;
-use switchyard_rules::{HostConstraint, HttpRequest, Rule};
+use switchyard_rules::{HostConstraint, HttpRequest, Rule, domain_suffixes, host_key};
 
 /// The order of providers for routers of equal priority, first wins. Providers not listed
 /// come after the listed ones, alphabetically.
@@ -74,12 +74,7 @@ pub struct RouteTable {
     exact: HashMap<String, Vec<Arc<Route>>>,
     suffix: HashMap<String, Vec<Arc<Route>>>,
     any: Vec<Arc<Route>>,
-    len: usize,
-}
-
-/// Strips one trailing dot: `example.com.` and `example.com` are the same host to Traefik.
-fn host_key(host: &str) -> &str {
-    host.strip_suffix('.').unwrap_or(host)
+    all: Vec<Arc<Route>>,
 }
 
 impl RouteTable {
@@ -96,7 +91,7 @@ impl RouteTable {
             })
             .collect();
         routes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
-        let mut table = RouteTable { len: routes.len(), ..Default::default() };
+        let mut table = RouteTable::default();
         for (order, (priority, _, name, router, rule)) in routes.into_iter().enumerate() {
             let route = Arc::new(Route {
                 name: name.clone(),
@@ -106,6 +101,7 @@ impl RouteTable {
                 order: u32::try_from(order).unwrap_or(u32::MAX),
             });
             // Lists stay sorted because routes are visited in global order.
+            table.all.push(route.clone());
             match rule.host_constraint() {
                 HostConstraint::Exact(hosts) => {
                     for host in hosts {
@@ -125,12 +121,12 @@ impl RouteTable {
 
     /// How many routers the table holds.
     pub fn len(&self) -> usize {
-        self.len
+        self.all.len()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.all.is_empty()
     }
 
     /// The router that wins for a request arriving on `entry_point` (any when `None`).
@@ -141,17 +137,7 @@ impl RouteTable {
             lists.push(list);
         }
         if !self.suffix.is_empty() {
-            // The host itself and each parent domain: a.b.c -> a.b.c, b.c, c.
-            let mut rest = host;
-            loop {
-                if let Some(list) = self.suffix.get(rest) {
-                    lists.push(list);
-                }
-                match rest.split_once('.') {
-                    Some((_, parent)) if !parent.is_empty() => rest = parent,
-                    _ => break,
-                }
-            }
+            lists.extend(domain_suffixes(host).filter_map(|key| self.suffix.get(key)).map(Vec::as_slice));
         }
         if !self.any.is_empty() {
             lists.push(&self.any);
@@ -176,12 +162,16 @@ impl RouteTable {
         }
     }
 
+    /// The same answer as [`RouteTable::lookup`] by testing every route in order: the
+    /// oracle of the tests and the baseline of the benchmark.
+    pub fn lookup_linear(&self, entry_point: Option<&str>, req: &impl HttpRequest) -> Option<&Arc<Route>> {
+        self.all
+            .iter()
+            .find(|route| entry_point.is_none_or(|ep| route.on_entry_point(ep)) && route.rule.matches(req))
+    }
+
     /// Every route in global order (for the API and the CLI).
-    pub fn routes(&self) -> Vec<Arc<Route>> {
-        let mut all: BTreeMap<u32, Arc<Route>> = BTreeMap::new();
-        for route in self.exact.values().chain(self.suffix.values()).flatten().chain(&self.any) {
-            all.insert(route.order, route.clone());
-        }
-        all.into_values().collect()
+    pub fn routes(&self) -> &[Arc<Route>] {
+        &self.all
     }
 }

@@ -262,9 +262,12 @@ fn single_ascii_letter(class: &Class) -> Option<u8> {
             }
         }
     }
-    let mut folded = members
-        .into_iter()
-        .map(|m| u8::try_from(m).ok().filter(u8::is_ascii).map(|b| b.to_ascii_lowercase()));
+    let mut folded = members.into_iter().map(|m| {
+        u8::try_from(m)
+            .ok()
+            .filter(u8::is_ascii)
+            .map(|b| b.to_ascii_lowercase())
+    });
     let first = folded.next()??;
     folded.all(|b| b == Some(first)).then_some(first)
 }
@@ -288,26 +291,74 @@ mod tests {
     #[test]
     fn regex_constraints() {
         let cases: &[(&str, &str, HostConstraint)] = &[
-            ("subdomains", r"^.+\.example\.com$", suffix(&["example.com"])),
-            ("unanchored start", r"\.example\.com$", suffix(&["example.com"])),
-            ("not anchored at end", r"^.+\.example\.com", HostConstraint::Any),
-            ("multiline dollar", r"(?m)^.+\.example\.com$", HostConstraint::Any),
-            ("exact alternation", r"^example\.(com|org)$", exact(&["example.com", "example.org"])),
+            (
+                "subdomains",
+                r"^.+\.example\.com$",
+                suffix(&["example.com"]),
+            ),
+            (
+                "unanchored start",
+                r"\.example\.com$",
+                suffix(&["example.com"]),
+            ),
+            (
+                "not anchored at end",
+                r"^.+\.example\.com",
+                HostConstraint::Any,
+            ),
+            (
+                "multiline dollar",
+                r"(?m)^.+\.example\.com$",
+                HostConstraint::Any,
+            ),
+            (
+                "exact alternation",
+                r"^example\.(com|org)$",
+                exact(&["example.com", "example.org"]),
+            ),
             ("exact single", r"^localhost$", exact(&["localhost"])),
             ("label not aligned", r"^.*example\.com$", suffix(&["com"])),
             ("no dot", r"^.*com$", HostConstraint::Any),
-            ("case insensitive", r"(?i)^.+\.EXAMPLE\.com$", suffix(&["example.com"])),
-            ("uppercase literal", r"^.+\.Example\.com$", suffix(&["example.com"])),
-            ("v2 style template", r"{sub:[a-z]+}\.example\.com$", suffix(&["example.com"])),
-            ("class prefix", r"^[a-z]+\.(foo|bar)\.io$", suffix(&["foo.io", "bar.io"])),
-            ("mixed exact and suffix", r"^(a\.io|.+\.b\.io)$", suffix(&["a.io", "b.io"])),
+            (
+                "case insensitive",
+                r"(?i)^.+\.EXAMPLE\.com$",
+                suffix(&["example.com"]),
+            ),
+            (
+                "uppercase literal",
+                r"^.+\.Example\.com$",
+                suffix(&["example.com"]),
+            ),
+            (
+                "v2 style template",
+                r"{sub:[a-z]+}\.example\.com$",
+                suffix(&["example.com"]),
+            ),
+            (
+                "class prefix",
+                r"^[a-z]+\.(foo|bar)\.io$",
+                suffix(&["foo.io", "bar.io"]),
+            ),
+            (
+                "mixed exact and suffix",
+                r"^(a\.io|.+\.b\.io)$",
+                suffix(&["a.io", "b.io"]),
+            ),
             ("exact with trailing dot", r"^a\.io\.$", exact(&["a.io"])),
             ("optional trailing dot", r"^a\.io\.?$", exact(&["a.io"])),
             ("dot star", r".*", HostConstraint::Any),
             ("z anchor", r"^x\.dev\z", exact(&["x.dev"])),
-            ("end in one branch only", r"^a\.com$|b\.com", HostConstraint::Any),
+            (
+                "end in one branch only",
+                r"^a\.com$|b\.com",
+                HostConstraint::Any,
+            ),
             ("assertion not last", r"^a\.com$[b]", HostConstraint::Any),
-            ("empty alternation never matches", r"^[^\x00-\x{10FFFF}]$", exact(&[])),
+            (
+                "empty alternation never matches",
+                r"^[^\x00-\x{10FFFF}]$",
+                exact(&[]),
+            ),
         ];
         for (case, pattern, expected) in cases {
             let p = Pattern::new(pattern).unwrap_or_else(|e| panic!("{case}: {e}"));
@@ -322,7 +373,11 @@ mod tests {
             ("trailing dot", "example.com.", exact(&["example.com"])),
             ("catch all", "*", HostConstraint::Any),
             ("wildcard", "*.example.com", suffix(&["example.com"])),
-            ("wildcard trailing dot", "*.example.com.", suffix(&["example.com"])),
+            (
+                "wildcard trailing dot",
+                "*.example.com.",
+                suffix(&["example.com"]),
+            ),
             ("wildcard without dot", "*example.com", HostConstraint::Any),
             ("wildcard dot only", "*.", HostConstraint::Any),
         ];
@@ -333,11 +388,35 @@ mod tests {
 
     #[test]
     fn combinators() {
-        let cases: &[(&str, HostConstraint, HostConstraint, HostConstraint, HostConstraint)] = &[
+        let cases: &[(
+            &str,
+            HostConstraint,
+            HostConstraint,
+            HostConstraint,
+            HostConstraint,
+        )] = &[
             // (case, a, b, a && b, a || b)
-            ("any any", HostConstraint::Any, HostConstraint::Any, HostConstraint::Any, HostConstraint::Any),
-            ("any exact", HostConstraint::Any, exact(&["a"]), exact(&["a"]), HostConstraint::Any),
-            ("exact exact", exact(&["a", "b"]), exact(&["b", "c"]), exact(&["b"]), exact(&["a", "b", "c"])),
+            (
+                "any any",
+                HostConstraint::Any,
+                HostConstraint::Any,
+                HostConstraint::Any,
+                HostConstraint::Any,
+            ),
+            (
+                "any exact",
+                HostConstraint::Any,
+                exact(&["a"]),
+                exact(&["a"]),
+                HostConstraint::Any,
+            ),
+            (
+                "exact exact",
+                exact(&["a", "b"]),
+                exact(&["b", "c"]),
+                exact(&["b"]),
+                exact(&["a", "b", "c"]),
+            ),
             (
                 "exact suffix",
                 exact(&["x.a.com", "b.com"]),
@@ -352,7 +431,13 @@ mod tests {
                 suffix(&["x.a.com"]),
                 suffix(&["a.com", "b.org"]),
             ),
-            ("suffix suffix disjoint", suffix(&["a.com"]), suffix(&["b.com"]), exact(&[]), suffix(&["a.com", "b.com"])),
+            (
+                "suffix suffix disjoint",
+                suffix(&["a.com"]),
+                suffix(&["b.com"]),
+                exact(&[]),
+                suffix(&["a.com", "b.com"]),
+            ),
         ];
         for (case, a, b, and, or) in cases {
             assert_eq!(&a.clone().and(b.clone()), and, "{case} and");
@@ -372,7 +457,12 @@ mod tests {
             ("suffix apex", suffix(&["a.com"]), "a.com", true),
             ("suffix sub", suffix(&["a.com"]), "x.y.a.com", true),
             ("suffix label boundary", suffix(&["a.com"]), "xa.com", false),
-            ("suffix trailing dots", suffix(&["a.com"]), "x.a.com..", true),
+            (
+                "suffix trailing dots",
+                suffix(&["a.com"]),
+                "x.a.com..",
+                true,
+            ),
             ("empty exact", exact(&[]), "a.com", false),
             ("any", HostConstraint::Any, "", true),
         ];
@@ -384,7 +474,10 @@ mod tests {
     #[test]
     fn suffix_iteration() {
         let all: Vec<&str> = domain_suffixes("a.b.example.com.").collect();
-        assert_eq!(all, vec!["a.b.example.com", "b.example.com", "example.com", "com"]);
+        assert_eq!(
+            all,
+            vec!["a.b.example.com", "b.example.com", "example.com", "com"]
+        );
         assert_eq!(domain_suffixes("").collect::<Vec<_>>(), vec![""]);
     }
 }

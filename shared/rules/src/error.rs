@@ -47,7 +47,9 @@ pub enum RuleError {
         column: usize,
     },
     /// A matcher of the other protocol (e.g. `HostSNI` in an HTTP rule).
-    #[error("{name} is a {matcher_protocol} matcher, not allowed in {rule_protocol} rules at column {column}")]
+    #[error(
+        "{name} is a {matcher_protocol} matcher, not allowed in {rule_protocol} rules at column {column}"
+    )]
     WrongProtocol {
         /// Canonical matcher name.
         name: &'static str,

@@ -126,9 +126,9 @@ pub(crate) fn constraint_of<M>(
     match expr {
         Expr::Matcher(m) => leaf(m),
         Expr::Not(_) => HostConstraint::Any,
-        Expr::And(children) => children
-            .iter()
-            .fold(HostConstraint::Any, |acc, c| acc.and(constraint_of(c, leaf))),
+        Expr::And(children) => children.iter().fold(HostConstraint::Any, |acc, c| {
+            acc.and(constraint_of(c, leaf))
+        }),
         Expr::Or(children) => {
             let mut acc = HostConstraint::Exact(Default::default());
             for c in children {

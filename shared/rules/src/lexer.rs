@@ -190,7 +190,9 @@ impl Lexer {
         let mut bytes = Vec::new();
         loop {
             let Some(c) = self.peek(0) else {
-                return Err(fail("unterminated string (missing closing '\"')".to_owned()));
+                return Err(fail(
+                    "unterminated string (missing closing '\"')".to_owned(),
+                ));
             };
             self.pos += 1;
             match c {
@@ -198,7 +200,9 @@ impl Lexer {
                 '\n' => return Err(fail("newline in string".to_owned())),
                 '\\' => {
                     let Some(e) = self.peek(0) else {
-                        return Err(fail("unterminated string (missing closing '\"')".to_owned()));
+                        return Err(fail(
+                            "unterminated string (missing closing '\"')".to_owned(),
+                        ));
                     };
                     self.pos += 1;
                     let simple = match e {
@@ -223,9 +227,8 @@ impl Lexer {
                                 fail("octal escape needs exactly 3 digits".to_owned())
                             })?;
                             let value = (e as u32 - '0' as u32) * 64 + digits;
-                            let byte = u8::try_from(value).map_err(|_| {
-                                fail(format!("octal escape value {value} > 255"))
-                            })?;
+                            let byte = u8::try_from(value)
+                                .map_err(|_| fail(format!("octal escape value {value} > 255")))?;
                             bytes.push(byte);
                         }
                         'x' => {
@@ -265,7 +268,11 @@ impl Lexer {
         let mut value: u32 = 0;
         for _ in 0..count {
             let digit = self.peek(0).and_then(|c| c.to_digit(radix)).ok_or(())?;
-            value = value.checked_mul(radix).ok_or(())?.checked_add(digit).ok_or(())?;
+            value = value
+                .checked_mul(radix)
+                .ok_or(())?
+                .checked_add(digit)
+                .ok_or(())?;
             self.pos += 1;
         }
         Ok(value)
@@ -293,7 +300,11 @@ mod tests {
             ("raw drops carriage return", "`a\r\nb`", "a\nb"),
             ("raw with double quote", "`say \"hi\"`", "say \"hi\""),
             ("quoted escapes", r#""a\"b\\c""#, "a\"b\\c"),
-            ("quoted control escapes", r#""\a\b\f\n\r\t\v""#, "\x07\x08\x0c\n\r\t\x0b"),
+            (
+                "quoted control escapes",
+                r#""\a\b\f\n\r\t\v""#,
+                "\x07\x08\x0c\n\r\t\x0b",
+            ),
             ("quoted octal", r#""\101\060""#, "A0"),
             ("quoted hex", r#""\x41\x7e""#, "A~"),
             ("quoted utf8 bytes", r#""\xc3\xa9""#, "é"),
@@ -347,7 +358,11 @@ mod tests {
                 .map(|t| t.kind)
                 .collect()
         };
-        assert!(kinds("a(`x`) &&\n b(`y`)").iter().all(|k| *k != TokenKind::Newline));
+        assert!(
+            kinds("a(`x`) &&\n b(`y`)")
+                .iter()
+                .all(|k| *k != TokenKind::Newline)
+        );
         assert!(kinds("a(`x`)\n&& b(`y`)").contains(&TokenKind::Newline));
         assert!(kinds("a(\n`x`)").iter().all(|k| *k != TokenKind::Newline));
     }

@@ -337,7 +337,11 @@ mod tests {
         let cases: &[(&str, &str, &str)] = &[
             ("plain", r"^/api/v[0-9]+$", r"^/api/v[0-9]+$"),
             ("perl classes", r"\d\w\s", r"[0-9][0-9A-Za-z_][\t\n\f\r ]"),
-            ("negated perl", r"\D\W\S", r"[^0-9][^0-9A-Za-z_][^\t\n\f\r ]"),
+            (
+                "negated perl",
+                r"\D\W\S",
+                r"[^0-9][^0-9A-Za-z_][^\t\n\f\r ]",
+            ),
             ("perl in class", r"[a\d]", r"[a[0-9]]"),
             ("word boundary", r"\bx\B", r"(?-u:\b)x(?-u:\B)"),
             ("literal brace", r"{sub:[a-z]+}.com", r"\{sub:[a-z]+}.com"),

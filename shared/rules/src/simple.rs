@@ -220,16 +220,21 @@ mod tests {
 
     #[test]
     fn queries() {
-        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        type Pairs = Vec<(String, String)>;
+        let pairs = |v: &[(&str, &str)]| -> Pairs {
             v.iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect()
         };
-        let cases: &[(&str, &str, Vec<(String, String)>)] = &[
+        let cases: &[(&str, &str, Pairs)] = &[
             ("simple", "a=1&b=2", pairs(&[("a", "1"), ("b", "2")])),
             ("no value", "flag&x=", pairs(&[("flag", ""), ("x", "")])),
             ("repeated", "a=1&a=2", pairs(&[("a", "1"), ("a", "2")])),
-            ("decoding", "q=a+b%20c&k%3D=%C3%A9", pairs(&[("q", "a b c"), ("k=", "é")])),
+            (
+                "decoding",
+                "q=a+b%20c&k%3D=%C3%A9",
+                pairs(&[("q", "a b c"), ("k=", "é")]),
+            ),
             ("semicolon skipped", "a=1;b=2&c=3", pairs(&[("c", "3")])),
             ("bad escape skipped", "a=%zz&b=%4", pairs(&[])),
             ("empty pairs", "&&a=1&", pairs(&[("a", "1")])),

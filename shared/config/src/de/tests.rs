@@ -157,7 +157,11 @@ fn labels(pairs: &[(&str, &str)]) -> Node {
         .iter()
         .map(|(k, _)| format!("traefik.http.routers.x.{k}"))
         .collect();
-    let tree = label_tree(keys.iter().map(String::as_str).zip(pairs.iter().map(|(_, v)| *v)));
+    let tree = label_tree(
+        keys.iter()
+            .map(String::as_str)
+            .zip(pairs.iter().map(|(_, v)| *v)),
+    );
     assert!(tree.issues.is_empty(), "{:?}", tree.issues);
     let Node::Map(sections) = tree.node else {
         panic!("not a map")
@@ -188,7 +192,11 @@ fn file<T>(name: &'static str, text: &str, expected: Result<T, &'static str>) ->
     }
 }
 
-fn label<T>(name: &'static str, pairs: &[(&str, &str)], expected: Result<T, &'static str>) -> Case<T> {
+fn label<T>(
+    name: &'static str,
+    pairs: &[(&str, &str)],
+    expected: Result<T, &'static str>,
+) -> Case<T> {
     Case {
         name,
         source: Source::Labels,
@@ -229,9 +237,15 @@ fn routers() {
         file(
             "unknown field is named",
             "rulez: x\n",
-            Err("unknown field \"rulez\", expected one of: entryPoints, rule, priority, middlewares, tls"),
+            Err(
+                "unknown field \"rulez\", expected one of: entryPoints, rule, priority, middlewares, tls",
+            ),
         ),
-        file("duplicate field after case folding", "rule: a\nRule: b\n", Err("duplicate field `rule`")),
+        file(
+            "duplicate field after case folding",
+            "rule: a\nRule: b\n",
+            Err("duplicate field `rule`"),
+        ),
         file(
             "a scalar where a list is wanted is split on commas",
             "entryPoints: web , websecure\n",
@@ -279,8 +293,16 @@ fn routers() {
             "priority: 7.5\n",
             Err("priority: invalid value \"7.500000\", expected an integer"),
         ),
-        file("a map is not a string", "rule: {a: b}\n", Err("rule: expected a string, found a map")),
-        file("a list is not an integer", "priority: [1]\n", Err("priority: expected an integer, found a list")),
+        file(
+            "a map is not a string",
+            "rule: {a: b}\n",
+            Err("rule: expected a string, found a map"),
+        ),
+        file(
+            "a list is not an integer",
+            "priority: [1]\n",
+            Err("priority: expected an integer, found a list"),
+        ),
         file(
             "a map is not a list",
             "entryPoints: {a: b}\n",
@@ -294,8 +316,16 @@ fn routers() {
                 ..Router::default()
             }),
         ),
-        file("tls false leaves it off", "tls: false\n", Ok(Router::default())),
-        file("tls with nothing after it is skipped", "tls:\n", Ok(Router::default())),
+        file(
+            "tls false leaves it off",
+            "tls: false\n",
+            Ok(Router::default()),
+        ),
+        file(
+            "tls with nothing after it is skipped",
+            "tls:\n",
+            Ok(Router::default()),
+        ),
         file(
             "nested list of structs",
             "tls:\n  domains:\n    - main: a.example\n      sans: [b.example]\n",
@@ -317,7 +347,11 @@ fn routers() {
         ),
         label(
             "labels: comma-separated lists and integers from strings",
-            &[("entrypoints", "web,websecure"), ("priority", "10"), ("rule", "Host(`a`)")],
+            &[
+                ("entrypoints", "web,websecure"),
+                ("priority", "10"),
+                ("rule", "Host(`a`)"),
+            ],
             Ok(Router {
                 entry_points: web(),
                 rule: "Host(`a`)".into(),
@@ -338,7 +372,11 @@ fn routers() {
                 ..Router::default()
             }),
         ),
-        label("labels: tls=false turns it off", &[("tls", "false")], Ok(Router::default())),
+        label(
+            "labels: tls=false turns it off",
+            &[("tls", "false")],
+            Ok(Router::default()),
+        ),
         label(
             "labels: indexed list of structs",
             &[
@@ -385,9 +423,15 @@ fn services() {
         file(
             "two service types",
             "loadBalancer:\n  servers: [{url: http://a}]\nweighted:\n  services: [{name: a}]\n",
-            Err("exactly one of loadBalancer, weighted must be set, found 2: loadBalancer, weighted"),
+            Err(
+                "exactly one of loadBalancer, weighted must be set, found 2: loadBalancer, weighted",
+            ),
         ),
-        file("no service type", "{}\n", Err("exactly one of loadBalancer, weighted must be set, found none")),
+        file(
+            "no service type",
+            "{}\n",
+            Err("exactly one of loadBalancer, weighted must be set, found none"),
+        ),
         file(
             "unknown service type",
             "loadBalancr: {}\n",
@@ -396,12 +440,16 @@ fn services() {
         file(
             "bad weight names the full path",
             "loadBalancer:\n  servers:\n    - url: http://a\n      weight: abc\n",
-            Err("loadBalancer.servers[0].weight: invalid value \"abc\", expected a non-negative integer"),
+            Err(
+                "loadBalancer.servers[0].weight: invalid value \"abc\", expected a non-negative integer",
+            ),
         ),
         file(
             "negative weight",
             "loadBalancer:\n  servers: [{url: http://a, weight: -1}]\n",
-            Err("loadBalancer.servers[0].weight: invalid value \"-1\", expected a non-negative integer"),
+            Err(
+                "loadBalancer.servers[0].weight: invalid value \"-1\", expected a non-negative integer",
+            ),
         ),
         file(
             "missing field is reported on its struct",
@@ -436,11 +484,16 @@ fn services() {
         file(
             "file mode has no singular server",
             "loadBalancer:\n  server: {url: http://a}\n",
-            Err("loadBalancer: unknown field \"server\", expected one of: servers, passHostHeader, sticky"),
+            Err(
+                "loadBalancer: unknown field \"server\", expected one of: servers, passHostHeader, sticky",
+            ),
         ),
         label(
             "labels: singular server is the one server",
-            &[("loadbalancer.server.port", "8080"), ("loadbalancer.server.scheme", "h2c")],
+            &[
+                ("loadbalancer.server.port", "8080"),
+                ("loadbalancer.server.scheme", "h2c"),
+            ],
             Ok(Service::LoadBalancer(LoadBalancer {
                 servers: vec![Server {
                     port: Some("8080".into()),
@@ -486,7 +539,9 @@ fn services() {
         label(
             "labels: bad boolean",
             &[("loadbalancer.passhostheader", "yes")],
-            Err("loadBalancer.passHostHeader: invalid value \"yes\", expected a boolean (true or false)"),
+            Err(
+                "loadBalancer.passHostHeader: invalid value \"yes\", expected a boolean (true or false)",
+            ),
         ),
         label(
             "labels: servers[0] is not a label name",
@@ -496,7 +551,9 @@ fn services() {
         label(
             "labels: bad server weight",
             &[("loadbalancer.server.weight", "x")],
-            Err("loadBalancer.servers[0].weight: invalid value \"x\", expected a non-negative integer"),
+            Err(
+                "loadBalancer.servers[0].weight: invalid value \"x\", expected a non-negative integer",
+            ),
         ),
     ]);
 }
@@ -530,8 +587,16 @@ fn middlewares() {
             "headers:\n  customRequestHeaders:\n    X-Foo: [a]\n",
             Err("headers.customRequestHeaders.X-Foo: expected a string, found a list"),
         ),
-        file("empty middleware section", "stripPrefix: {}\n", Err("stripPrefix: must not be empty")),
-        file("empty user map", "headers:\n  customRequestHeaders: {}\n", Err("headers.customRequestHeaders: must not be empty")),
+        file(
+            "empty middleware section",
+            "stripPrefix: {}\n",
+            Err("stripPrefix: must not be empty"),
+        ),
+        file(
+            "empty user map",
+            "headers:\n  customRequestHeaders: {}\n",
+            Err("headers.customRequestHeaders: must not be empty"),
+        ),
         file(
             "compress may be empty",
             "compress: {}\n",
@@ -626,7 +691,11 @@ fn scalars_and_unit_variants() {
             "mode: http\nstatus: '+200'\n",
             Err("status: invalid value \"+200\", expected a non-negative integer"),
         ),
-        file("missing required field", "status: 1\n", Err("missing field `mode`")),
+        file(
+            "missing required field",
+            "status: 1\n",
+            Err("missing field `mode`"),
+        ),
     ]);
 }
 
