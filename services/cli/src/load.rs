@@ -51,9 +51,17 @@ pub struct Loaded {
 /// Reads and decodes one file.
 pub fn decode(path: &Path) -> Result<Decoded, LoadError> {
     let shown = path.display().to_string();
-    let format = Format::from_path(path).ok_or_else(|| LoadError::Format { path: shown.clone() })?;
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: shown.clone(), source })?;
-    decode_str(&text, format).map_err(|e| LoadError::Syntax { path: shown, message: e.to_string() })
+    let format = Format::from_path(path).ok_or_else(|| LoadError::Format {
+        path: shown.clone(),
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    decode_str(&text, format).map_err(|e| LoadError::Syntax {
+        path: shown,
+        message: e.to_string(),
+    })
 }
 
 /// Combines decoded files of one provider.
@@ -61,7 +69,9 @@ pub fn combine(files: Vec<(PathBuf, Decoded)>) -> Loaded {
     let mut out = Loaded::default();
     for (path, decoded) in files {
         for problem in decoded.problems {
-            out.origins.entry((problem.kind, problem.name.clone())).or_insert_with(|| path.clone());
+            out.origins
+                .entry((problem.kind, problem.name.clone()))
+                .or_insert_with(|| path.clone());
             out.provider.problems.push(problem);
         }
         add_file(&mut out, &path, decoded.config);
@@ -70,17 +80,50 @@ pub fn combine(files: Vec<(PathBuf, Decoded)>) -> Loaded {
 }
 
 fn add_file(out: &mut Loaded, path: &Path, config: DynamicConfig) {
-    let DynamicConfig { http, tcp, udp, tls } = config;
-    let Loaded { provider: ProviderConfig { config: to, .. }, origins, duplicates } = out;
-    let mut ctx = Ctx { path, origins, duplicates };
+    let DynamicConfig {
+        http,
+        tcp,
+        udp,
+        tls,
+    } = config;
+    let Loaded {
+        provider: ProviderConfig { config: to, .. },
+        origins,
+        duplicates,
+    } = out;
+    let mut ctx = Ctx {
+        path,
+        origins,
+        duplicates,
+    };
     ctx.merge(ResourceKind::HttpRouter, http.routers, &mut to.http.routers);
-    ctx.merge(ResourceKind::HttpService, http.services, &mut to.http.services);
-    ctx.merge(ResourceKind::HttpMiddleware, http.middlewares, &mut to.http.middlewares);
-    ctx.merge(ResourceKind::HttpServersTransport, http.servers_transports, &mut to.http.servers_transports);
+    ctx.merge(
+        ResourceKind::HttpService,
+        http.services,
+        &mut to.http.services,
+    );
+    ctx.merge(
+        ResourceKind::HttpMiddleware,
+        http.middlewares,
+        &mut to.http.middlewares,
+    );
+    ctx.merge(
+        ResourceKind::HttpServersTransport,
+        http.servers_transports,
+        &mut to.http.servers_transports,
+    );
     ctx.merge(ResourceKind::TcpRouter, tcp.routers, &mut to.tcp.routers);
     ctx.merge(ResourceKind::TcpService, tcp.services, &mut to.tcp.services);
-    ctx.merge(ResourceKind::TcpMiddleware, tcp.middlewares, &mut to.tcp.middlewares);
-    ctx.merge(ResourceKind::TcpServersTransport, tcp.servers_transports, &mut to.tcp.servers_transports);
+    ctx.merge(
+        ResourceKind::TcpMiddleware,
+        tcp.middlewares,
+        &mut to.tcp.middlewares,
+    );
+    ctx.merge(
+        ResourceKind::TcpServersTransport,
+        tcp.servers_transports,
+        &mut to.tcp.servers_transports,
+    );
     ctx.merge(ResourceKind::UdpRouter, udp.routers, &mut to.udp.routers);
     ctx.merge(ResourceKind::UdpService, udp.services, &mut to.udp.services);
     ctx.merge(ResourceKind::TlsOption, tls.options, &mut to.tls.options);
@@ -95,7 +138,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn merge<T>(&mut self, kind: ResourceKind, from: BTreeMap<String, T>, to: &mut BTreeMap<String, T>) {
+    fn merge<T>(
+        &mut self,
+        kind: ResourceKind,
+        from: BTreeMap<String, T>,
+        to: &mut BTreeMap<String, T>,
+    ) {
         for (name, value) in from {
             match self.origins.get(&(kind, name.clone())) {
                 Some(first) => self.duplicates.push(format!(
@@ -106,7 +154,8 @@ impl Ctx<'_> {
                     first.display()
                 )),
                 None => {
-                    self.origins.insert((kind, name.clone()), self.path.to_owned());
+                    self.origins
+                        .insert((kind, name.clone()), self.path.to_owned());
                     to.insert(name, value);
                 }
             }

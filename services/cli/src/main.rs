@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "switchyard", version, about = "Switchyard: a Traefik-compatible reverse proxy over NATS")]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Switchyard: a Traefik-compatible reverse proxy over NATS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,7 +66,12 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::Explain { configs, client_ip, entry_point, json } => {
+        Command::Explain {
+            configs,
+            client_ip,
+            entry_point,
+            json,
+        } => {
             let mut input = Vec::new();
             if let Err(e) = std::io::stdin().read_to_end(&mut input) {
                 eprintln!("switchyard explain: cannot read stdin: {e}");

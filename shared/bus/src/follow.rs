@@ -97,11 +97,18 @@ impl Follower {
             return None;
         }
         self.caught_up = true;
-        let changes = std::mem::take(&mut self.initial).into_iter().filter(|(_, r)| r.is_some()).collect();
+        let changes = std::mem::take(&mut self.initial)
+            .into_iter()
+            .filter(|(_, r)| r.is_some())
+            .collect();
         // Uncommitted changes seen during catch-up are part of the full state: the write
         // order keeps such a state consistent, and the commit that follows is a no-op.
         self.pending.clear();
-        Some(Batch { full: true, changes, revision: self.last_revision })
+        Some(Batch {
+            full: true,
+            changes,
+            revision: self.last_revision,
+        })
     }
 
     /// Feeds one entry of the watch and returns what to do, in order.
@@ -123,9 +130,15 @@ impl Follower {
     fn read(&mut self, entry: &Entry<'_>) -> Result<Option<Event>, FollowError> {
         match ConfigEntryKey::parse(entry.key)? {
             ConfigEntryKey::Resource(key) => {
-                let record = entry.value.map(|bytes| Record::from_bytes(&key, bytes)).transpose()?;
+                let record = entry
+                    .value
+                    .map(|bytes| Record::from_bytes(&key, bytes))
+                    .transpose()?;
                 if self.caught_up {
-                    self.pending.entry(key.provider.clone()).or_default().push((key, record));
+                    self.pending
+                        .entry(key.provider.clone())
+                        .or_default()
+                        .push((key, record));
                 } else {
                     self.initial.insert(key, record);
                 }
@@ -133,20 +146,31 @@ impl Follower {
             }
             ConfigEntryKey::Commit(provider) => {
                 if let Some(bytes) = entry.value {
-                    serde_json::from_slice::<Commit>(bytes)
-                        .map_err(|source| FollowError::Marker { key: entry.key.to_owned(), source })?;
+                    serde_json::from_slice::<Commit>(bytes).map_err(|source| {
+                        FollowError::Marker {
+                            key: entry.key.to_owned(),
+                            source,
+                        }
+                    })?;
                 }
                 let changes = self.pending.remove(&provider);
-                Ok(changes
-                    .filter(|_| self.caught_up)
-                    .map(|changes| Event::Apply(Batch { full: false, changes, revision: entry.revision })))
+                Ok(changes.filter(|_| self.caught_up).map(|changes| {
+                    Event::Apply(Batch {
+                        full: false,
+                        changes,
+                        revision: entry.revision,
+                    })
+                }))
             }
             ConfigEntryKey::Status(_) => entry
                 .value
                 .map(|bytes| {
                     serde_json::from_slice::<ProviderStatus>(bytes)
                         .map(Event::Status)
-                        .map_err(|source| FollowError::Marker { key: entry.key.to_owned(), source })
+                        .map_err(|source| FollowError::Marker {
+                            key: entry.key.to_owned(),
+                            source,
+                        })
                 })
                 .transpose(),
         }
@@ -159,7 +183,12 @@ mod tests {
     use switchyard_model::ResourceKind;
 
     fn put<'a>(key: &'a str, value: &'a str, revision: u64, pending: u64) -> Entry<'a> {
-        Entry { key, value: Some(value.as_bytes()), revision, pending }
+        Entry {
+            key,
+            value: Some(value.as_bytes()),
+            revision,
+            pending,
+        }
     }
 
     fn applied(events: Vec<Event>) -> Vec<Batch> {
@@ -176,12 +205,18 @@ mod tests {
     fn catch_up_is_one_full_batch_released_when_nothing_is_pending() {
         let mut f = Follower::new();
         assert!(applied(f.on_entry(put("file.http-routers.a", r#"{"spec":{}}"#, 1, 2))).is_empty());
-        assert!(applied(f.on_entry(put("file.http-services.s", r#"{"spec":{}}"#, 2, 1))).is_empty());
+        assert!(
+            applied(f.on_entry(put("file.http-services.s", r#"{"spec":{}}"#, 2, 1))).is_empty()
+        );
         let batches = applied(f.on_entry(put("file._commit", r#"{"generation":1}"#, 3, 0)));
         assert_eq!(batches.len(), 1);
         assert!(batches[0].full);
         assert_eq!(batches[0].revision, 3);
-        let names: Vec<_> = batches[0].changes.iter().map(|(k, _)| k.name.as_str()).collect();
+        let names: Vec<_> = batches[0]
+            .changes
+            .iter()
+            .map(|(k, _)| k.name.as_str())
+            .collect();
         assert_eq!(names, ["a", "s"]);
         assert!(f.caught_up());
     }
@@ -189,36 +224,66 @@ mod tests {
     #[test]
     fn changes_wait_for_their_providers_commit() {
         let mut f = Follower::new();
-        assert_eq!(applied(f.finish_catch_up().map(Event::Apply).into_iter().collect()).len(), 1);
+        assert_eq!(
+            applied(f.finish_catch_up().map(Event::Apply).into_iter().collect()).len(),
+            1
+        );
         assert!(applied(f.on_entry(put("file.http-routers.a", r#"{"spec":{}}"#, 5, 0))).is_empty());
-        assert!(applied(f.on_entry(put("docker.http-routers.b", r#"{"spec":{}}"#, 6, 0))).is_empty());
-        let deleted = f.on_entry(Entry { key: "file.http-services.old", value: None, revision: 7, pending: 0 });
+        assert!(
+            applied(f.on_entry(put("docker.http-routers.b", r#"{"spec":{}}"#, 6, 0))).is_empty()
+        );
+        let deleted = f.on_entry(Entry {
+            key: "file.http-services.old",
+            value: None,
+            revision: 7,
+            pending: 0,
+        });
         assert!(applied(deleted).is_empty());
         let batches = applied(f.on_entry(put("file._commit", r#"{"generation":2}"#, 8, 0)));
         assert_eq!(batches.len(), 1);
         assert!(!batches[0].full);
-        let changes: Vec<_> = batches[0].changes.iter().map(|(k, r)| (k.name.as_str(), r.is_some())).collect();
+        let changes: Vec<_> = batches[0]
+            .changes
+            .iter()
+            .map(|(k, r)| (k.name.as_str(), r.is_some()))
+            .collect();
         assert_eq!(changes, [("a", true), ("old", false)]);
         // docker's change is still held.
         let batches = applied(f.on_entry(put("docker._commit", r#"{"generation":1}"#, 9, 0)));
-        assert_eq!(batches[0].changes[0].0, ConfigKey::new("docker", ResourceKind::HttpRouter, "b"));
+        assert_eq!(
+            batches[0].changes[0].0,
+            ConfigKey::new("docker", ResourceKind::HttpRouter, "b")
+        );
     }
 
     #[test]
     fn bad_entries_are_rejected_and_do_not_block_catch_up() {
         let mut f = Follower::new();
         let events = f.on_entry(put("file.http-routers.a", "{not json", 1, 1));
-        assert!(matches!(events.as_slice(), [Event::Rejected(FollowError::Record(_))]));
+        assert!(matches!(
+            events.as_slice(),
+            [Event::Rejected(FollowError::Record(_))]
+        ));
         let events = f.on_entry(put("Not A Key", "{}", 2, 0));
-        assert!(matches!(events.as_slice(), [Event::Rejected(FollowError::Key(_)), Event::Apply(b)] if b.full && b.changes.is_empty()));
+        assert!(
+            matches!(events.as_slice(), [Event::Rejected(FollowError::Key(_)), Event::Apply(b)] if b.full && b.changes.is_empty())
+        );
         let events = f.on_entry(put("file._status", r#"{"healthy": "yes"}"#, 3, 0));
-        assert!(matches!(events.as_slice(), [Event::Rejected(FollowError::Marker { .. })]));
+        assert!(matches!(
+            events.as_slice(),
+            [Event::Rejected(FollowError::Marker { .. })]
+        ));
     }
 
     #[test]
     fn status_entries_are_reported() {
         let mut f = Follower::new();
-        let events = f.on_entry(put("file._status", r#"{"provider":"file","healthy":true}"#, 1, 0));
+        let events = f.on_entry(put(
+            "file._status",
+            r#"{"provider":"file","healthy":true}"#,
+            1,
+            0,
+        ));
         assert!(matches!(events.as_slice(), [Event::Status(s), Event::Apply(_)] if s.healthy));
     }
 }

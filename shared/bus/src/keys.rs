@@ -38,7 +38,10 @@ pub struct KeyError {
 
 impl KeyError {
     fn new(key: &str, reason: impl Into<String>) -> Self {
-        Self { key: key.to_owned(), reason: reason.into() }
+        Self {
+            key: key.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -85,7 +88,10 @@ pub fn unescape_token(token: &str) -> Result<String, KeyError> {
             out.push(b);
             i += 1;
         } else {
-            return Err(KeyError::new(token, format!("character {:?} not allowed", b as char)));
+            return Err(KeyError::new(
+                token,
+                format!("character {:?} not allowed", b as char),
+            ));
         }
     }
     String::from_utf8(out).map_err(|_| KeyError::new(token, "escaped bytes are not UTF-8"))
@@ -111,7 +117,10 @@ pub fn kind_token(kind: ResourceKind) -> &'static str {
 }
 
 fn kind_from_token(token: &str) -> Option<ResourceKind> {
-    ResourceKind::ALL.iter().copied().find(|k| kind_token(*k) == token)
+    ResourceKind::ALL
+        .iter()
+        .copied()
+        .find(|k| kind_token(*k) == token)
 }
 
 /// Checks a provider name: lower-case letters, digits and `-`, starting with a letter.
@@ -121,7 +130,9 @@ fn kind_from_token(token: &str) -> Option<ResourceKind> {
 pub fn validate_provider_name(name: &str) -> Result<(), String> {
     let ok = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(())
     } else {
@@ -145,13 +156,23 @@ pub struct ConfigKey {
 impl ConfigKey {
     /// Builds a key.
     pub fn new(provider: impl Into<String>, kind: ResourceKind, name: impl Into<String>) -> Self {
-        Self { provider: provider.into(), kind, name: name.into() }
+        Self {
+            provider: provider.into(),
+            kind,
+            name: name.into(),
+        }
     }
 }
 
 impl fmt::Display for ConfigKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.provider, kind_token(self.kind), escape_token(&self.name))
+        write!(
+            f,
+            "{}.{}.{}",
+            self.provider,
+            kind_token(self.kind),
+            escape_token(&self.name)
+        )
     }
 }
 
@@ -172,7 +193,9 @@ impl ConfigEntryKey {
         let mut parts = key.split('.');
         let provider = parts.next().unwrap_or_default();
         validate_provider_name(provider).map_err(|e| KeyError::new(key, e))?;
-        let second = parts.next().ok_or_else(|| KeyError::new(key, "missing section"))?;
+        let second = parts
+            .next()
+            .ok_or_else(|| KeyError::new(key, "missing section"))?;
         let third = parts.next();
         if parts.next().is_some() {
             return Err(KeyError::new(key, "too many tokens"));
@@ -216,8 +239,9 @@ pub fn health_key(service: &str, server: &str) -> String {
 
 /// Reads a health key back into (service, server).
 pub fn parse_health_key(key: &str) -> Result<(String, String), KeyError> {
-    let (service, server) =
-        key.split_once('.').ok_or_else(|| KeyError::new(key, "expected <service>.<server>"))?;
+    let (service, server) = key
+        .split_once('.')
+        .ok_or_else(|| KeyError::new(key, "expected <service>.<server>"))?;
     Ok((unescape_token(service)?, unescape_token(server)?))
 }
 
@@ -241,7 +265,11 @@ mod tests {
             ("plain", "plain", "plain"),
             ("dots", "a.b", "a=2Eb"),
             ("at", "web@docker", "web=40docker"),
-            ("url", "http://10.0.0.1:80/", "http=3A=2F=2F10=2E0=2E0=2E1=3A80=2F"),
+            (
+                "url",
+                "http://10.0.0.1:80/",
+                "http=3A=2F=2F10=2E0=2E0=2E1=3A80=2F",
+            ),
             ("empty", "", "="),
             ("equals", "a=b", "a=3Db"),
             ("unicode", "café", "caf=C3=A9"),
@@ -265,10 +293,26 @@ mod tests {
         let key = ConfigKey::new("docker-edge", ResourceKind::HttpRouter, "web.v2@x");
         let text = key.to_string();
         assert_eq!(text, "docker-edge.http-routers.web=2Ev2=40x");
-        assert_eq!(ConfigEntryKey::parse(&text), Ok(ConfigEntryKey::Resource(key)));
-        assert_eq!(ConfigEntryKey::parse("file._commit"), Ok(ConfigEntryKey::Commit("file".into())));
-        assert_eq!(ConfigEntryKey::parse("file._status"), Ok(ConfigEntryKey::Status("file".into())));
-        for bad in ["", "File.http-routers.a", "file", "file.nope.a", "file._other", "file.http-routers.a.b"] {
+        assert_eq!(
+            ConfigEntryKey::parse(&text),
+            Ok(ConfigEntryKey::Resource(key))
+        );
+        assert_eq!(
+            ConfigEntryKey::parse("file._commit"),
+            Ok(ConfigEntryKey::Commit("file".into()))
+        );
+        assert_eq!(
+            ConfigEntryKey::parse("file._status"),
+            Ok(ConfigEntryKey::Status("file".into()))
+        );
+        for bad in [
+            "",
+            "File.http-routers.a",
+            "file",
+            "file.nope.a",
+            "file._other",
+            "file.http-routers.a.b",
+        ] {
             assert!(ConfigEntryKey::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -283,6 +327,9 @@ mod tests {
     #[test]
     fn health_keys_round_trip() {
         let key = health_key("api@file", "http://10.0.0.2:8080");
-        assert_eq!(parse_health_key(&key), Ok(("api@file".into(), "http://10.0.0.2:8080".into())));
+        assert_eq!(
+            parse_health_key(&key),
+            Ok(("api@file".into(), "http://10.0.0.2:8080".into()))
+        );
     }
 }

@@ -41,7 +41,10 @@ pub enum BusError {
 }
 
 fn op_err(operation: impl Into<String>, e: impl std::fmt::Display) -> BusError {
-    BusError::Operation { operation: operation.into(), message: e.to_string() }
+    BusError::Operation {
+        operation: operation.into(),
+        message: e.to_string(),
+    }
 }
 
 /// How a service reaches NATS (part of every service's static configuration).
@@ -80,8 +83,15 @@ pub fn backoff(attempt: usize) -> Duration {
 /// Connects to NATS. The client retries the first connection and reconnects forever with
 /// capped backoff; callers never need to connect twice.
 pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::Client, BusError> {
-    let url = if settings.url.is_empty() { "nats://127.0.0.1:4222".to_owned() } else { settings.url.clone() };
-    let connect_err = |message: String| BusError::Connect { url: url.clone(), message };
+    let url = if settings.url.is_empty() {
+        "nats://127.0.0.1:4222".to_owned()
+    } else {
+        settings.url.clone()
+    };
+    let connect_err = |message: String| BusError::Connect {
+        url: url.clone(),
+        message,
+    };
     let mut options = match &settings.credentials_file {
         Some(path) => async_nats::ConnectOptions::with_credentials_file(path)
             .await
@@ -112,13 +122,22 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
             async move {
                 match event {
                     async_nats::Event::Connected => info!(service = %name, "connected to NATS"),
-                    async_nats::Event::Disconnected => warn!(service = %name, "disconnected from NATS; serving last known state"),
+                    async_nats::Event::Disconnected => {
+                        warn!(service = %name, "disconnected from NATS; serving last known state")
+                    }
                     other => debug!(service = %name, event = %other, "NATS event"),
                 }
             }
         });
-    let servers: Vec<&str> = url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    options.connect(servers).await.map_err(|e| connect_err(e.to_string()))
+    let servers: Vec<&str> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    options
+        .connect(servers)
+        .await
+        .map_err(|e| connect_err(e.to_string()))
 }
 
 /// The contract's buckets, opened (and created when missing).
@@ -152,29 +171,58 @@ pub fn bucket_configs(replicas: usize) -> Vec<kv::Config> {
         ..Default::default()
     };
     vec![
-        bucket(keys::CONFIG_BUCKET, "switchyard dynamic configuration, per provider and resource", Duration::ZERO),
-        bucket(keys::CERTS_BUCKET, "switchyard certificates (keys sealed)", Duration::ZERO),
-        bucket(keys::CHALLENGES_BUCKET, "switchyard pending ACME challenges", Duration::from_secs(3600)),
-        bucket(keys::HEALTH_BUCKET, "switchyard server health", Duration::ZERO),
-        bucket(keys::PROXIES_BUCKET, "switchyard proxy heartbeats", Duration::from_secs(60)),
+        bucket(
+            keys::CONFIG_BUCKET,
+            "switchyard dynamic configuration, per provider and resource",
+            Duration::ZERO,
+        ),
+        bucket(
+            keys::CERTS_BUCKET,
+            "switchyard certificates (keys sealed)",
+            Duration::ZERO,
+        ),
+        bucket(
+            keys::CHALLENGES_BUCKET,
+            "switchyard pending ACME challenges",
+            Duration::from_secs(3600),
+        ),
+        bucket(
+            keys::HEALTH_BUCKET,
+            "switchyard server health",
+            Duration::ZERO,
+        ),
+        bucket(
+            keys::PROXIES_BUCKET,
+            "switchyard proxy heartbeats",
+            Duration::from_secs(60),
+        ),
         bucket(keys::LEASES_BUCKET, "switchyard leases", Duration::ZERO),
     ]
 }
 
 /// Opens every bucket, creating the missing ones. Idempotent; any service may call it.
-pub async fn open_buckets(client: &async_nats::Client, replicas: usize) -> Result<Buckets, BusError> {
+pub async fn open_buckets(
+    client: &async_nats::Client,
+    replicas: usize,
+) -> Result<Buckets, BusError> {
     let js = jetstream::new(client.clone());
     let mut stores = Vec::new();
     for config in bucket_configs(replicas) {
         let name = config.bucket.clone();
         let store = match js.get_key_value(&name).await {
             Ok(store) => store,
-            Err(_) => js.create_key_value(config).await.map_err(|e| op_err(format!("create bucket {name}"), e))?,
+            Err(_) => js
+                .create_key_value(config)
+                .await
+                .map_err(|e| op_err(format!("create bucket {name}"), e))?,
         };
         stores.push(store);
     }
     let mut it = stores.into_iter();
-    let mut next = || it.next().ok_or_else(|| op_err("open buckets", "bucket list mismatch"));
+    let mut next = || {
+        it.next()
+            .ok_or_else(|| op_err("open buckets", "bucket list mismatch"))
+    };
     Ok(Buckets {
         config: next()?,
         certs: next()?,
@@ -215,7 +263,11 @@ pub struct PublishReport {
 
 impl ConfigPublisher {
     /// A publisher for `provider` (a name accepted by [`keys::validate_provider_name`]).
-    pub fn new(client: &async_nats::Client, buckets: &Buckets, provider: &str) -> Result<Self, BusError> {
+    pub fn new(
+        client: &async_nats::Client,
+        buckets: &Buckets,
+        provider: &str,
+    ) -> Result<Self, BusError> {
         keys::validate_provider_name(provider).map_err(|e| op_err("publisher", e))?;
         Ok(Self {
             provider: provider.to_owned(),
@@ -244,7 +296,11 @@ impl ConfigPublisher {
             }
         }
         for key in wanted {
-            let value = self.kv.get(&key).await.map_err(|e| op_err(format!("get {key}"), e))?;
+            let value = self
+                .kv
+                .get(&key)
+                .await
+                .map_err(|e| op_err(format!("get {key}"), e))?;
             match (ConfigEntryKey::parse(&key), value) {
                 (Ok(ConfigEntryKey::Resource(k)), Some(v)) => {
                     found.insert(k, v.to_vec());
@@ -261,14 +317,21 @@ impl ConfigPublisher {
     }
 
     /// Publishes a full snapshot of the provider's records.
-    pub async fn publish(&mut self, records: &BTreeMap<ConfigKey, Record>) -> Result<PublishReport, BusError> {
+    pub async fn publish(
+        &mut self,
+        records: &BTreeMap<ConfigKey, Record>,
+    ) -> Result<PublishReport, BusError> {
         let current = match self.current.take() {
             Some(current) => current,
             None => self.load().await?,
         };
         let Plan { puts, deletes } = plan(&current, records);
         let mut next = current;
-        let report = PublishReport { puts: puts.len(), deletes: deletes.len(), generation: self.generation };
+        let report = PublishReport {
+            puts: puts.len(),
+            deletes: deletes.len(),
+            generation: self.generation,
+        };
         if puts.is_empty() && deletes.is_empty() {
             self.current = Some(next);
             return Ok(report);
@@ -292,7 +355,10 @@ impl ConfigPublisher {
             next.insert(key, bytes);
         }
         for key in &deletes {
-            self.kv.delete(key.to_string()).await.map_err(|e| op_err(format!("delete {key}"), e))?;
+            self.kv
+                .delete(key.to_string())
+                .await
+                .map_err(|e| op_err(format!("delete {key}"), e))?;
             next.remove(key);
         }
         self.generation += 1;
@@ -308,13 +374,19 @@ impl ConfigPublisher {
             .await
             .map_err(|e| op_err("commit", e))?;
         self.current = Some(next);
-        Ok(PublishReport { generation: self.generation, ..report })
+        Ok(PublishReport {
+            generation: self.generation,
+            ..report
+        })
     }
 
     /// Publishes the provider's status.
     pub async fn publish_status(&self, status: &ProviderStatus) -> Result<(), BusError> {
         let bytes = serde_json::to_vec(status).unwrap_or_default();
-        self.kv.put(keys::status_key(&self.provider), bytes.into()).await.map_err(|e| op_err("status", e))?;
+        self.kv
+            .put(keys::status_key(&self.provider), bytes.into())
+            .await
+            .map_err(|e| op_err("status", e))?;
         Ok(())
     }
 }
@@ -337,12 +409,18 @@ pub async fn follow_config(kv: kv::Store, mut on_event: impl FnMut(Event)) {
 
 async fn follow_once(kv: &kv::Store, on_event: &mut impl FnMut(Event)) -> Result<(), BusError> {
     let mut follower = Follower::new();
-    let empty = kv.status().await.map_err(|e| op_err("bucket status", e))?.values() == 0;
-    let mut watch = kv.watch_with_history(">").await.map_err(|e| op_err("watch config", e))?;
-    if empty {
-        if let Some(batch) = follower.finish_catch_up() {
-            on_event(Event::Apply(batch));
-        }
+    let empty = kv
+        .status()
+        .await
+        .map_err(|e| op_err("bucket status", e))?
+        .values()
+        == 0;
+    let mut watch = kv
+        .watch_with_history(">")
+        .await
+        .map_err(|e| op_err("watch config", e))?;
+    if empty && let Some(batch) = follower.finish_catch_up() {
+        on_event(Event::Apply(batch));
     }
     while let Some(entry) = watch.next().await {
         let entry = entry.map_err(|e| op_err("watch config", e))?;

@@ -56,8 +56,11 @@ pub fn plan(current: &BTreeMap<ConfigKey, Vec<u8>>, next: &BTreeMap<ConfigKey, R
         })
         .collect();
     puts.sort_by_key(|(key, _)| put_rank(key.kind));
-    let mut deletes: Vec<ConfigKey> =
-        current.keys().filter(|key| !next.contains_key(*key)).cloned().collect();
+    let mut deletes: Vec<ConfigKey> = current
+        .keys()
+        .filter(|key| !next.contains_key(*key))
+        .cloned()
+        .collect();
     deletes.sort_by_key(|key| std::cmp::Reverse(put_rank(key.kind)));
     Plan { puts, deletes }
 }
@@ -68,7 +71,10 @@ mod tests {
     use serde_json::json;
 
     fn rec(v: serde_json::Value) -> Record {
-        Record { spec: Some(v), problems: vec![] }
+        Record {
+            spec: Some(v),
+            problems: vec![],
+        }
     }
 
     fn key(kind: ResourceKind, name: &str) -> ConfigKey {
@@ -77,8 +83,15 @@ mod tests {
 
     #[test]
     fn unchanged_records_are_not_written() {
-        let next: BTreeMap<_, _> = [(key(ResourceKind::HttpRouter, "a"), rec(json!({"rule": "Host(`a`)"})))].into();
-        let current: BTreeMap<_, _> = next.iter().map(|(k, r)| (k.clone(), r.to_bytes())).collect();
+        let next: BTreeMap<_, _> = [(
+            key(ResourceKind::HttpRouter, "a"),
+            rec(json!({"rule": "Host(`a`)"})),
+        )]
+        .into();
+        let current: BTreeMap<_, _> = next
+            .iter()
+            .map(|(k, r)| (k.clone(), r.to_bytes()))
+            .collect();
         assert!(plan(&current, &next).is_empty());
     }
 
@@ -91,9 +104,18 @@ mod tests {
         ]
         .into();
         let next: BTreeMap<_, _> = [
-            (key(ResourceKind::HttpRouter, "r"), rec(json!({"service": "new"}))),
-            (key(ResourceKind::HttpService, "new"), rec(json!({"loadBalancer": {}}))),
-            (key(ResourceKind::HttpMiddleware, "m"), rec(json!({"addPrefix": {"prefix": "/x"}}))),
+            (
+                key(ResourceKind::HttpRouter, "r"),
+                rec(json!({"service": "new"})),
+            ),
+            (
+                key(ResourceKind::HttpService, "new"),
+                rec(json!({"loadBalancer": {}})),
+            ),
+            (
+                key(ResourceKind::HttpMiddleware, "m"),
+                rec(json!({"addPrefix": {"prefix": "/x"}})),
+            ),
         ]
         .into();
         let p = plan(&current, &next);

@@ -53,7 +53,10 @@ impl Record {
 
     /// Decodes a record read from the bucket under `key`.
     pub fn from_bytes(key: &ConfigKey, bytes: &[u8]) -> Result<Self, RecordError> {
-        serde_json::from_slice(bytes).map_err(|source| RecordError { key: key.to_string(), source })
+        serde_json::from_slice(bytes).map_err(|source| RecordError {
+            key: key.to_string(),
+            source,
+        })
     }
 }
 
@@ -61,19 +64,58 @@ impl Record {
 macro_rules! with_section {
     ($config:expr, $kind:expr, |$map:ident| $named:expr, |$list:ident| $listed:expr) => {
         match $kind {
-            ResourceKind::HttpRouter => { let $map = &mut $config.http.routers; $named }
-            ResourceKind::HttpService => { let $map = &mut $config.http.services; $named }
-            ResourceKind::HttpMiddleware => { let $map = &mut $config.http.middlewares; $named }
-            ResourceKind::HttpServersTransport => { let $map = &mut $config.http.servers_transports; $named }
-            ResourceKind::TcpRouter => { let $map = &mut $config.tcp.routers; $named }
-            ResourceKind::TcpService => { let $map = &mut $config.tcp.services; $named }
-            ResourceKind::TcpMiddleware => { let $map = &mut $config.tcp.middlewares; $named }
-            ResourceKind::TcpServersTransport => { let $map = &mut $config.tcp.servers_transports; $named }
-            ResourceKind::UdpRouter => { let $map = &mut $config.udp.routers; $named }
-            ResourceKind::UdpService => { let $map = &mut $config.udp.services; $named }
-            ResourceKind::TlsOption => { let $map = &mut $config.tls.options; $named }
-            ResourceKind::TlsStore => { let $map = &mut $config.tls.stores; $named }
-            ResourceKind::TlsCertificate => { let $list = &mut $config.tls.certificates; $listed }
+            ResourceKind::HttpRouter => {
+                let $map = &mut $config.http.routers;
+                $named
+            }
+            ResourceKind::HttpService => {
+                let $map = &mut $config.http.services;
+                $named
+            }
+            ResourceKind::HttpMiddleware => {
+                let $map = &mut $config.http.middlewares;
+                $named
+            }
+            ResourceKind::HttpServersTransport => {
+                let $map = &mut $config.http.servers_transports;
+                $named
+            }
+            ResourceKind::TcpRouter => {
+                let $map = &mut $config.tcp.routers;
+                $named
+            }
+            ResourceKind::TcpService => {
+                let $map = &mut $config.tcp.services;
+                $named
+            }
+            ResourceKind::TcpMiddleware => {
+                let $map = &mut $config.tcp.middlewares;
+                $named
+            }
+            ResourceKind::TcpServersTransport => {
+                let $map = &mut $config.tcp.servers_transports;
+                $named
+            }
+            ResourceKind::UdpRouter => {
+                let $map = &mut $config.udp.routers;
+                $named
+            }
+            ResourceKind::UdpService => {
+                let $map = &mut $config.udp.services;
+                $named
+            }
+            ResourceKind::TlsOption => {
+                let $map = &mut $config.tls.options;
+                $named
+            }
+            ResourceKind::TlsStore => {
+                let $map = &mut $config.tls.stores;
+                $named
+            }
+            ResourceKind::TlsCertificate => {
+                let $list = &mut $config.tls.certificates;
+                $listed
+            }
         }
     };
 }
@@ -96,24 +138,42 @@ pub fn to_records(
             |map| {
                 for (name, spec) in std::mem::take(map) {
                     let spec = serde_json::to_value(&spec).ok();
-                    out.insert(ConfigKey::new(provider, kind, name), Record { spec, problems: vec![] });
+                    out.insert(
+                        ConfigKey::new(provider, kind, name),
+                        Record {
+                            spec,
+                            problems: vec![],
+                        },
+                    );
                 }
             },
             |list| {
                 for cert in std::mem::take(list) {
                     let spec = serde_json::to_value(&cert).ok();
                     let name = certificate_name(spec.as_ref());
-                    out.insert(ConfigKey::new(provider, kind, name), Record { spec, problems: vec![] });
+                    out.insert(
+                        ConfigKey::new(provider, kind, name),
+                        Record {
+                            spec,
+                            problems: vec![],
+                        },
+                    );
                 }
             }
         );
     }
     for problem in problems {
         let key = ConfigKey::new(provider, problem.kind, problem.name.clone());
-        let record = out.entry(key).or_insert_with(|| Record { spec: None, problems: vec![] });
+        let record = out.entry(key).or_insert_with(|| Record {
+            spec: None,
+            problems: vec![],
+        });
         // A rejected resource is published without its spec, even if part of it decoded.
         record.spec = None;
-        record.problems.push(RecordProblem { field: problem.field.clone(), message: problem.message.clone() });
+        record.problems.push(RecordProblem {
+            field: problem.field.clone(),
+            message: problem.message.clone(),
+        });
     }
     out
 }
@@ -121,7 +181,10 @@ pub fn to_records(
 fn certificate_name(spec: Option<&serde_json::Value>) -> String {
     let text = spec.map(|v| v.to_string()).unwrap_or_default();
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Rebuilds per-provider configurations from records, the inverse of [`to_records`].
@@ -142,11 +205,19 @@ pub fn from_records<'a>(
             message,
         };
         if !record.problems.is_empty() {
-            problems.extend(record.problems.iter().map(|p| rejected(p.message.clone(), p.field.clone())));
+            problems.extend(
+                record
+                    .problems
+                    .iter()
+                    .map(|p| rejected(p.message.clone(), p.field.clone())),
+            );
             continue;
         }
         let Some(spec) = record.spec.clone() else {
-            problems.push(rejected("record has neither spec nor problems".into(), None));
+            problems.push(rejected(
+                "record has neither spec nor problems".into(),
+                None,
+            ));
             continue;
         };
         let decoded: Result<(), serde_json::Error> = with_section!(

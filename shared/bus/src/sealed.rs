@@ -53,18 +53,21 @@ impl SealKey {
                 .collect::<Result<Vec<u8>, _>>()
                 .map_err(|e| SealError::BadKey(e.to_string()))?
         } else {
-            B64.decode(text).map_err(|e| SealError::BadKey(format!("not hex or base64: {e}")))?
+            B64.decode(text)
+                .map_err(|e| SealError::BadKey(format!("not hex or base64: {e}")))?
         };
-        let array: [u8; 32] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| SealError::BadKey(format!("expected 32 bytes, got {}", b.len())))?;
+        let array: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            SealError::BadKey(format!("expected 32 bytes, got {}", b.len()))
+        })?;
         Ok(Self(array))
     }
 
     /// A fresh random key, written as base64 by [`SealKey::to_base64`].
     pub fn generate() -> Result<Self, SealError> {
         let mut bytes = [0u8; 32];
-        SystemRandom::new().fill(&mut bytes).map_err(|_| SealError::Random)?;
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| SealError::Random)?;
         Ok(Self(bytes))
     }
 
@@ -75,15 +78,18 @@ impl SealKey {
 
     fn aead(&self) -> LessSafeKey {
         // 32 bytes is exactly ChaCha20-Poly1305's key length, so this cannot fail.
-        LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &self.0).unwrap_or_else(|_| {
-            unreachable!("a 32-byte key is valid for ChaCha20-Poly1305")
-        }))
+        LessSafeKey::new(
+            UnboundKey::new(&CHACHA20_POLY1305, &self.0)
+                .unwrap_or_else(|_| unreachable!("a 32-byte key is valid for ChaCha20-Poly1305")),
+        )
     }
 
     /// Seals `plaintext`, bound to `context` (the KV key it will be stored under).
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<Sealed, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| SealError::Random)?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| SealError::Random)?;
         let mut data = plaintext.to_vec();
         self.aead()
             .seal_in_place_append_tag(
@@ -92,7 +98,11 @@ impl SealKey {
                 &mut data,
             )
             .map_err(|_| SealError::Open)?;
-        Ok(Sealed { alg: ALGORITHM.to_owned(), nonce: B64.encode(nonce), ciphertext: B64.encode(data) })
+        Ok(Sealed {
+            alg: ALGORITHM.to_owned(),
+            nonce: B64.encode(nonce),
+            ciphertext: B64.encode(data),
+        })
     }
 
     /// Opens a sealed value stored under `context`.
@@ -105,11 +115,16 @@ impl SealKey {
             .map_err(|e| SealError::Malformed(format!("nonce: {e}")))?
             .try_into()
             .map_err(|_| SealError::Malformed("nonce length".into()))?;
-        let mut data =
-            B64.decode(&sealed.ciphertext).map_err(|e| SealError::Malformed(format!("ciphertext: {e}")))?;
+        let mut data = B64
+            .decode(&sealed.ciphertext)
+            .map_err(|e| SealError::Malformed(format!("ciphertext: {e}")))?;
         let plain = self
             .aead()
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut data)
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut data,
+            )
             .map_err(|_| SealError::Open)?;
         Ok(plain.to_vec())
     }
@@ -135,7 +150,10 @@ mod tests {
         let key = SealKey::generate().unwrap();
         let sealed = key.seal(b"-----BEGIN PRIVATE KEY-----", "k1").unwrap();
         assert!(!sealed.ciphertext.contains("PRIVATE"));
-        assert_eq!(key.open(&sealed, "k1").unwrap(), b"-----BEGIN PRIVATE KEY-----");
+        assert_eq!(
+            key.open(&sealed, "k1").unwrap(),
+            b"-----BEGIN PRIVATE KEY-----"
+        );
     }
 
     #[test]
@@ -152,7 +170,10 @@ mod tests {
         assert_eq!(key.open(&tampered, "k1"), Err(SealError::Open));
         let mut alg = sealed;
         alg.alg = "rot13".into();
-        assert_eq!(key.open(&alg, "k1"), Err(SealError::UnknownAlgorithm("rot13".into())));
+        assert_eq!(
+            key.open(&alg, "k1"),
+            Err(SealError::UnknownAlgorithm("rot13".into()))
+        );
     }
 
     #[test]
@@ -164,7 +185,10 @@ mod tests {
         let sealed = key.seal(b"x", "c").unwrap();
         assert_eq!(again.open(&sealed, "c").unwrap(), b"x");
         for bad in ["", "abc", &"00".repeat(31), "!!!!"] {
-            assert!(matches!(SealKey::parse(bad), Err(SealError::BadKey(_))), "{bad:?}");
+            assert!(
+                matches!(SealKey::parse(bad), Err(SealError::BadKey(_))),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use switchyard_bus::messages::{
-    CertificateRecord, Commit, Heartbeat, Http01Challenge, Lease, ProviderStatus, ServerHealth, TlsAlpn01Challenge,
+    CertificateRecord, Commit, Heartbeat, Http01Challenge, Lease, ProviderStatus, ServerHealth,
+    TlsAlpn01Challenge,
 };
 use switchyard_bus::record::{Record, from_records};
 use switchyard_bus::{ConfigKey, keys};
@@ -13,7 +14,9 @@ use switchyard_model::ResourceKind;
 use switchyard_model::http::{Middleware, Service};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v1")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -46,7 +49,11 @@ fn records_decode_into_the_model() {
     let entries = [
         (ResourceKind::HttpRouter, "whoami", "record-router.json"),
         (ResourceKind::HttpService, "whoami", "record-service.json"),
-        (ResourceKind::HttpMiddleware, "strip", "record-middleware.json"),
+        (
+            ResourceKind::HttpMiddleware,
+            "strip",
+            "record-middleware.json",
+        ),
         (ResourceKind::HttpRouter, "broken", "record-rejected.json"),
     ];
     let records: BTreeMap<ConfigKey, Record> = entries
@@ -62,10 +69,18 @@ fn records_decode_into_the_model() {
     let router = &config.http.routers["whoami"];
     assert_eq!(router.service, "whoami");
     assert_eq!(router.middlewares, ["strip"]);
-    assert!(matches!(&config.http.services["whoami"], Service::LoadBalancer(lb) if lb.servers.len() == 2));
-    assert!(matches!(&config.http.middlewares["strip"], Middleware::StripPrefix(_)));
+    assert!(
+        matches!(&config.http.services["whoami"], Service::LoadBalancer(lb) if lb.servers.len() == 2)
+    );
+    assert!(matches!(
+        &config.http.middlewares["strip"],
+        Middleware::StripPrefix(_)
+    ));
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].display_with_provider("file"), "http.routers.broken@file.rule: expected ')' at column 17");
+    assert_eq!(
+        problems[0].display_with_provider("file"),
+        "http.routers.broken@file.rule: expected ')' at column 17"
+    );
 }
 
 #[test]
@@ -78,7 +93,11 @@ fn a_record_of_the_wrong_shape_disables_only_its_resource() {
     let (config, problems) = &providers["file"];
     assert!(config.http.services.is_empty());
     assert_eq!(config.http.middlewares.len(), 1);
-    assert!(problems[0].message.starts_with("cannot decode bus record"), "{}", problems[0].message);
+    assert!(
+        problems[0].message.starts_with("cannot decode bus record"),
+        "{}",
+        problems[0].message
+    );
 }
 
 #[test]

@@ -19,8 +19,13 @@ use switchyard_rules::{Rule, TcpRule};
 pub use qualify::{provider_of, qualify};
 
 /// Services that exist without being configured (Traefik's `@internal` services).
-pub const INTERNAL_SERVICES: &[&str] =
-    &["noop@internal", "api@internal", "dashboard@internal", "ping@internal", "prometheus@internal"];
+pub const INTERNAL_SERVICES: &[&str] = &[
+    "noop@internal",
+    "api@internal",
+    "dashboard@internal",
+    "ping@internal",
+    "prometheus@internal",
+];
 
 /// One provider's configuration, as decoded (resources it rejected are in `problems`).
 #[derive(Debug, Clone, Default)]
@@ -65,7 +70,11 @@ impl Merged {
     pub fn problem_lines(&self) -> Vec<String> {
         self.disabled
             .values()
-            .flat_map(|d| d.problems.iter().map(|p| p.display_with_provider(&d.provider)))
+            .flat_map(|d| {
+                d.problems
+                    .iter()
+                    .map(|p| p.display_with_provider(&d.provider))
+            })
             .collect()
     }
 
@@ -77,7 +86,10 @@ impl Merged {
 
 /// Merges providers' configurations (keyed by provider name).
 pub fn merge(providers: &BTreeMap<String, ProviderConfig>, options: &MergeOptions) -> Merged {
-    let mut m = Merger { options, out: Merged::default() };
+    let mut m = Merger {
+        options,
+        out: Merged::default(),
+    };
     for (provider, input) in providers {
         m.collect(provider, input);
     }
@@ -104,19 +116,38 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
-    fn disable(&mut self, kind: ResourceKind, qualified: &str, field: Option<&str>, message: impl Into<String>) {
+    fn disable(
+        &mut self,
+        kind: ResourceKind,
+        qualified: &str,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         let provider = provider_of(qualified).to_owned();
-        let local = qualified.rsplit_once('@').map_or(qualified, |(n, _)| n).to_owned();
+        let local = qualified
+            .rsplit_once('@')
+            .map_or(qualified, |(n, _)| n)
+            .to_owned();
         let entry = self
             .out
             .disabled
             .entry((kind, qualified.to_owned()))
-            .or_insert_with(|| Disabled { provider, problems: vec![] });
-        entry.problems.push(Problem { kind, name: local, field: field.map(str::to_owned), message: message.into() });
+            .or_insert_with(|| Disabled {
+                provider,
+                problems: vec![],
+            });
+        entry.problems.push(Problem {
+            kind,
+            name: local,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        });
     }
 
     fn is_disabled(&self, kind: ResourceKind, qualified: &str) -> bool {
-        self.out.disabled.contains_key(&(kind, qualified.to_owned()))
+        self.out
+            .disabled
+            .contains_key(&(kind, qualified.to_owned()))
     }
 
     /// Copies one provider's resources in, qualified, and records what it rejected.
@@ -130,7 +161,10 @@ impl Merger<'_> {
             self.out
                 .disabled
                 .entry((problem.kind, qualified))
-                .or_insert_with(|| Disabled { provider: provider.to_owned(), problems: vec![] })
+                .or_insert_with(|| Disabled {
+                    provider: provider.to_owned(),
+                    problems: vec![],
+                })
                 .problems
                 .push(problem.clone());
         }
@@ -143,18 +177,40 @@ impl Merger<'_> {
             if let Some(tls) = r.tls.as_mut().filter(|t| !t.options.is_empty()) {
                 tls.options = qualify(&tls.options, provider);
             }
-            self.insert_named(ResourceKind::HttpRouter, name, provider, |out| &mut out.http.routers, r);
+            self.insert_named(
+                ResourceKind::HttpRouter,
+                name,
+                provider,
+                |out| &mut out.http.routers,
+                r,
+            );
         }
         for (name, service) in &c.http.services {
             let s = qualify::http_service(service, provider);
-            self.insert_named(ResourceKind::HttpService, name, provider, |out| &mut out.http.services, s);
+            self.insert_named(
+                ResourceKind::HttpService,
+                name,
+                provider,
+                |out| &mut out.http.services,
+                s,
+            );
         }
         for (name, middleware) in &c.http.middlewares {
             let mut mw = middleware.clone();
             if let Middleware::Chain(chain) = &mut mw {
-                chain.middlewares = chain.middlewares.iter().map(|m| qualify(m, provider)).collect();
+                chain.middlewares = chain
+                    .middlewares
+                    .iter()
+                    .map(|m| qualify(m, provider))
+                    .collect();
             }
-            self.insert_named(ResourceKind::HttpMiddleware, name, provider, |out| &mut out.http.middlewares, mw);
+            self.insert_named(
+                ResourceKind::HttpMiddleware,
+                name,
+                provider,
+                |out| &mut out.http.middlewares,
+                mw,
+            );
         }
         for (name, t) in &c.http.servers_transports {
             self.insert_named(
@@ -172,14 +228,32 @@ impl Merger<'_> {
             if let Some(tls) = r.tls.as_mut().filter(|t| !t.options.is_empty()) {
                 tls.options = qualify(&tls.options, provider);
             }
-            self.insert_named(ResourceKind::TcpRouter, name, provider, |out| &mut out.tcp.routers, r);
+            self.insert_named(
+                ResourceKind::TcpRouter,
+                name,
+                provider,
+                |out| &mut out.tcp.routers,
+                r,
+            );
         }
         for (name, service) in &c.tcp.services {
             let s = qualify::tcp_service(service, provider);
-            self.insert_named(ResourceKind::TcpService, name, provider, |out| &mut out.tcp.services, s);
+            self.insert_named(
+                ResourceKind::TcpService,
+                name,
+                provider,
+                |out| &mut out.tcp.services,
+                s,
+            );
         }
         for (name, mw) in &c.tcp.middlewares {
-            self.insert_named(ResourceKind::TcpMiddleware, name, provider, |out| &mut out.tcp.middlewares, mw.clone());
+            self.insert_named(
+                ResourceKind::TcpMiddleware,
+                name,
+                provider,
+                |out| &mut out.tcp.middlewares,
+                mw.clone(),
+            );
         }
         for (name, t) in &c.tcp.servers_transports {
             self.insert_named(
@@ -193,20 +267,41 @@ impl Merger<'_> {
         for (name, router) in &c.udp.routers {
             let mut r = router.clone();
             r.service = qualify(&r.service, provider);
-            self.insert_named(ResourceKind::UdpRouter, name, provider, |out| &mut out.udp.routers, r);
+            self.insert_named(
+                ResourceKind::UdpRouter,
+                name,
+                provider,
+                |out| &mut out.udp.routers,
+                r,
+            );
         }
         for (name, service) in &c.udp.services {
             let s = qualify::udp_service(service, provider);
-            self.insert_named(ResourceKind::UdpService, name, provider, |out| &mut out.udp.services, s);
+            self.insert_named(
+                ResourceKind::UdpService,
+                name,
+                provider,
+                |out| &mut out.udp.services,
+                s,
+            );
         }
         for (name, options) in &c.tls.options {
             self.out.config.tls.options.insert(q(name), options.clone());
         }
         for (name, store) in &c.tls.stores {
             // TLS stores are global in Traefik: one `default` store shared by all providers.
-            self.out.config.tls.stores.entry(name.clone()).or_insert_with(|| store.clone());
+            self.out
+                .config
+                .tls
+                .stores
+                .entry(name.clone())
+                .or_insert_with(|| store.clone());
         }
-        self.out.config.tls.certificates.extend(c.tls.certificates.iter().cloned());
+        self.out
+            .config
+            .tls
+            .certificates
+            .extend(c.tls.certificates.iter().cloned());
     }
 
     fn insert_named<T>(
@@ -219,7 +314,12 @@ impl Merger<'_> {
     ) {
         let qualified = format!("{name}@{provider}");
         if name.contains('@') {
-            self.disable(kind, &qualified, None, "the character '@' is not allowed in a resource name");
+            self.disable(
+                kind,
+                &qualified,
+                None,
+                "the character '@' is not allowed in a resource name",
+            );
             return;
         }
         section(&mut self.out.config).insert(qualified, value);
@@ -230,7 +330,12 @@ impl Merger<'_> {
         for name in names {
             let mut path = vec![name.clone()];
             if let Err(message) = self.middleware_ok(&name, &mut path) {
-                self.disable(ResourceKind::HttpMiddleware, &name, Some("chain.middlewares"), message);
+                self.disable(
+                    ResourceKind::HttpMiddleware,
+                    &name,
+                    Some("chain.middlewares"),
+                    message,
+                );
             }
         }
         let bad: Vec<String> = self
@@ -254,7 +359,10 @@ impl Merger<'_> {
             for child in &chain.middlewares {
                 if path.contains(child) {
                     path.push(child.clone());
-                    return Err(format!("recursion detected in chain: {}", path.join(" -> ")));
+                    return Err(format!(
+                        "recursion detected in chain: {}",
+                        path.join(" -> ")
+                    ));
                 }
                 if self.is_disabled(ResourceKind::HttpMiddleware, child) {
                     return Err(format!("middleware {:?} is disabled", shown(child, name)));
@@ -304,26 +412,45 @@ impl Merger<'_> {
                 }
                 vec![]
             }
-            Service::Weighted(w) => {
-                w.services.iter().enumerate().map(|(i, s)| (format!("weighted.services[{i}].name"), &s.name)).collect()
-            }
+            Service::Weighted(w) => w
+                .services
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("weighted.services[{i}].name"), &s.name))
+                .collect(),
             Service::Mirroring(m) => std::iter::once(("mirroring.service".to_owned(), &m.service))
-                .chain(m.mirrors.iter().enumerate().map(|(i, s)| (format!("mirroring.mirrors[{i}].name"), &s.name)))
+                .chain(
+                    m.mirrors
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (format!("mirroring.mirrors[{i}].name"), &s.name)),
+                )
                 .collect(),
             Service::Failover(f) => std::iter::once(("failover.service".to_owned(), &f.service))
-                .chain((!f.fallback.is_empty()).then(|| ("failover.fallback".to_owned(), &f.fallback)))
+                .chain(
+                    (!f.fallback.is_empty()).then(|| ("failover.fallback".to_owned(), &f.fallback)),
+                )
                 .collect(),
         };
         for (field, child) in children {
             if path.contains(child) {
                 path.push(child.clone());
-                return Err((field, format!("recursion detected in services: {}", path.join(" -> "))));
+                return Err((
+                    field,
+                    format!("recursion detected in services: {}", path.join(" -> ")),
+                ));
             }
             if self.is_disabled(ResourceKind::HttpService, child) {
-                return Err((field, format!("service {:?} is disabled", shown(child, name))));
+                return Err((
+                    field,
+                    format!("service {:?} is disabled", shown(child, name)),
+                ));
             }
             if !self.service_exists(child) {
-                return Err((field, format!("service {:?} does not exist", shown(child, name))));
+                return Err((
+                    field,
+                    format!("service {:?} does not exist", shown(child, name)),
+                ));
             }
             path.push(child.clone());
             self.service_ok(child, path)?;
@@ -336,7 +463,12 @@ impl Merger<'_> {
         if let Some(known) = &self.options.entry_points {
             for (i, ep) in entry_points.iter().enumerate() {
                 if !known.contains(ep) {
-                    self.disable(kind, name, Some(&format!("entryPoints[{i}]")), format!("entryPoint {ep:?} does not exist"));
+                    self.disable(
+                        kind,
+                        name,
+                        Some(&format!("entryPoints[{i}]")),
+                        format!("entryPoint {ep:?} does not exist"),
+                    );
                 }
             }
         }
@@ -346,14 +478,25 @@ impl Merger<'_> {
         if let Some(opt) = options.filter(|o| !o.is_empty()) {
             let default = opt.split('@').next() == Some("default");
             if !default && !self.out.config.tls.options.contains_key(opt) {
-                self.disable(kind, name, Some("tls.options"), format!("TLS options {opt:?} do not exist"));
+                self.disable(
+                    kind,
+                    name,
+                    Some("tls.options"),
+                    format!("TLS options {opt:?} do not exist"),
+                );
             }
         }
     }
 
     fn check_http_routers(&mut self) {
-        let routers: Vec<(String, switchyard_model::http::Router)> =
-            self.out.config.http.routers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let routers: Vec<(String, switchyard_model::http::Router)> = self
+            .out
+            .config
+            .http
+            .routers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (name, router) in routers {
             let kind = ResourceKind::HttpRouter;
             match switchyard_rules::parse_http(&router.rule) {
@@ -370,7 +513,12 @@ impl Merger<'_> {
                 if self.is_disabled(ResourceKind::HttpMiddleware, mw) {
                     self.disable(kind, &name, None, format!("middleware {m:?} is disabled"));
                 } else if !self.out.config.http.middlewares.contains_key(mw) {
-                    self.disable(kind, &name, None, format!("middleware {m:?} does not exist"));
+                    self.disable(
+                        kind,
+                        &name,
+                        None,
+                        format!("middleware {m:?} does not exist"),
+                    );
                 }
             }
             self.check_entry_points(kind, &name, &router.entry_points);
@@ -393,8 +541,14 @@ impl Merger<'_> {
             return;
         }
         let (service_kind, exists) = match kind {
-            ResourceKind::TcpRouter => (ResourceKind::TcpService, self.out.config.tcp.services.contains_key(service)),
-            ResourceKind::UdpRouter => (ResourceKind::UdpService, self.out.config.udp.services.contains_key(service)),
+            ResourceKind::TcpRouter => (
+                ResourceKind::TcpService,
+                self.out.config.tcp.services.contains_key(service),
+            ),
+            ResourceKind::UdpRouter => (
+                ResourceKind::UdpService,
+                self.out.config.udp.services.contains_key(service),
+            ),
             _ => (ResourceKind::HttpService, self.service_exists(service)),
         };
         let s = shown(service, router);
@@ -408,12 +562,20 @@ impl Merger<'_> {
 
     fn check_tcp(&mut self) {
         // Services: weighted children must exist.
-        let services: Vec<(String, tcp::Service)> =
-            self.out.config.tcp.services.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let services: Vec<(String, tcp::Service)> = self
+            .out
+            .config
+            .tcp
+            .services
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (name, service) in &services {
             if let tcp::Service::Weighted(w) = service {
                 for (i, child) in w.services.iter().enumerate() {
-                    if child.name == *name || !self.out.config.tcp.services.contains_key(&child.name) {
+                    if child.name == *name
+                        || !self.out.config.tcp.services.contains_key(&child.name)
+                    {
                         self.disable(
                             ResourceKind::TcpService,
                             name,
@@ -425,7 +587,10 @@ impl Merger<'_> {
             }
             if let tcp::Service::LoadBalancer(lb) = service {
                 let t = &lb.servers_transport;
-                if !t.is_empty() && t != "default@internal" && !self.out.config.tcp.servers_transports.contains_key(t) {
+                if !t.is_empty()
+                    && t != "default@internal"
+                    && !self.out.config.tcp.servers_transports.contains_key(t)
+                {
                     self.disable(
                         ResourceKind::TcpService,
                         name,
@@ -440,8 +605,14 @@ impl Merger<'_> {
                 self.out.config.tcp.services.remove(&name);
             }
         }
-        let routers: Vec<(String, tcp::Router)> =
-            self.out.config.tcp.routers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let routers: Vec<(String, tcp::Router)> = self
+            .out
+            .config
+            .tcp
+            .routers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (name, router) in routers {
             let kind = ResourceKind::TcpRouter;
             match switchyard_rules::parse_tcp(&router.rule) {
@@ -450,11 +621,22 @@ impl Merger<'_> {
                 }
                 Err(e) => self.disable(kind, &name, Some("rule"), e.to_string()),
             }
-            self.check_service_ref(kind, &name, &router.service, |m, s| m.out.config.tcp.services.contains_key(s));
+            self.check_service_ref(kind, &name, &router.service, |m, s| {
+                m.out.config.tcp.services.contains_key(s)
+            });
             for (i, mw) in router.middlewares.iter().enumerate() {
                 if !self.out.config.tcp.middlewares.contains_key(mw) {
-                    let state = if self.is_disabled(ResourceKind::TcpMiddleware, mw) { "is disabled" } else { "does not exist" };
-                    self.disable(kind, &name, Some(&format!("middlewares[{i}]")), format!("middleware {mw:?} {state}"));
+                    let state = if self.is_disabled(ResourceKind::TcpMiddleware, mw) {
+                        "is disabled"
+                    } else {
+                        "does not exist"
+                    };
+                    self.disable(
+                        kind,
+                        &name,
+                        Some(&format!("middlewares[{i}]")),
+                        format!("middleware {mw:?} {state}"),
+                    );
                 }
             }
             self.check_entry_points(kind, &name, &router.entry_points);
@@ -467,12 +649,20 @@ impl Merger<'_> {
     }
 
     fn check_udp(&mut self) {
-        let services: Vec<(String, udp::Service)> =
-            self.out.config.udp.services.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let services: Vec<(String, udp::Service)> = self
+            .out
+            .config
+            .udp
+            .services
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (name, service) in &services {
             if let udp::Service::Weighted(w) = service {
                 for (i, child) in w.services.iter().enumerate() {
-                    if child.name == *name || !self.out.config.udp.services.contains_key(&child.name) {
+                    if child.name == *name
+                        || !self.out.config.udp.services.contains_key(&child.name)
+                    {
                         self.disable(
                             ResourceKind::UdpService,
                             name,
@@ -488,11 +678,19 @@ impl Merger<'_> {
                 self.out.config.udp.services.remove(&name);
             }
         }
-        let routers: Vec<(String, udp::Router)> =
-            self.out.config.udp.routers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let routers: Vec<(String, udp::Router)> = self
+            .out
+            .config
+            .udp
+            .routers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (name, router) in routers {
             let kind = ResourceKind::UdpRouter;
-            self.check_service_ref(kind, &name, &router.service, |m, s| m.out.config.udp.services.contains_key(s));
+            self.check_service_ref(kind, &name, &router.service, |m, s| {
+                m.out.config.udp.services.contains_key(s)
+            });
             self.check_entry_points(kind, &name, &router.entry_points);
             if self.is_disabled(kind, &name) {
                 self.out.config.udp.routers.remove(&name);

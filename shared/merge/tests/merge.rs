@@ -7,7 +7,10 @@ use switchyard_merge::{MergeOptions, ProviderConfig, merge, qualify};
 use switchyard_model::{DynamicConfig, Problem, ResourceKind};
 
 fn provider(config: Value) -> ProviderConfig {
-    ProviderConfig { config: serde_json::from_value::<DynamicConfig>(config).expect("model JSON"), problems: vec![] }
+    ProviderConfig {
+        config: serde_json::from_value::<DynamicConfig>(config).expect("model JSON"),
+        problems: vec![],
+    }
 }
 
 fn lb() -> Value {
@@ -23,17 +26,41 @@ struct Case {
 }
 
 fn run(case: Case) {
-    let providers: BTreeMap<String, ProviderConfig> =
-        case.providers.into_iter().map(|(n, p)| (n.to_owned(), p)).collect();
+    let providers: BTreeMap<String, ProviderConfig> = case
+        .providers
+        .into_iter()
+        .map(|(n, p)| (n.to_owned(), p))
+        .collect();
     let options = MergeOptions {
-        entry_points: case.entry_points.map(|eps| eps.iter().map(|e| (*e).to_owned()).collect()),
+        entry_points: case
+            .entry_points
+            .map(|eps| eps.iter().map(|e| (*e).to_owned()).collect()),
     };
     let merged = merge(&providers, &options);
-    let routers: Vec<&str> = merged.config.http.routers.keys().map(String::as_str).collect();
-    assert_eq!(routers, case.enabled_routers, "{}: enabled routers", case.case);
-    assert_eq!(merged.problem_lines(), case.problems, "{}: problems", case.case);
+    let routers: Vec<&str> = merged
+        .config
+        .http
+        .routers
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        routers, case.enabled_routers,
+        "{}: enabled routers",
+        case.case
+    );
+    assert_eq!(
+        merged.problem_lines(),
+        case.problems,
+        "{}: problems",
+        case.case
+    );
     for name in merged.config.http.routers.keys() {
-        assert!(merged.http_rules.contains_key(name), "{}: rule of {name}", case.case);
+        assert!(
+            merged.http_rules.contains_key(name),
+            "{}: rule of {name}",
+            case.case
+        );
     }
 }
 
@@ -73,8 +100,18 @@ fn merge_cases() {
         Case {
             case: "cross-provider references with @",
             providers: vec![
-                ("docker", provider(json!({"http": {"routers": {"web": {"rule": "Host(`w`)", "service": "s@file", "middlewares": ["auth@file", "gone@file"]}}}}))),
-                ("file", provider(json!({"http": {"services": {"s": lb()}, "middlewares": {"auth": {"basicAuth": {"users": ["u:$apr1$x$y"]}}}}}))),
+                (
+                    "docker",
+                    provider(
+                        json!({"http": {"routers": {"web": {"rule": "Host(`w`)", "service": "s@file", "middlewares": ["auth@file", "gone@file"]}}}}),
+                    ),
+                ),
+                (
+                    "file",
+                    provider(
+                        json!({"http": {"services": {"s": lb()}, "middlewares": {"auth": {"basicAuth": {"users": ["u:$apr1$x$y"]}}}}}),
+                    ),
+                ),
             ],
             entry_points: None,
             enabled_routers: &[],
@@ -83,8 +120,18 @@ fn merge_cases() {
         Case {
             case: "same names in two providers do not collide",
             providers: vec![
-                ("a", provider(json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s"}}, "services": {"s": lb()}}}))),
-                ("b", provider(json!({"http": {"routers": {"r": {"rule": "Host(`b`)", "service": "s"}}, "services": {"s": lb()}}}))),
+                (
+                    "a",
+                    provider(
+                        json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s"}}, "services": {"s": lb()}}}),
+                    ),
+                ),
+                (
+                    "b",
+                    provider(
+                        json!({"http": {"routers": {"r": {"rule": "Host(`b`)", "service": "s"}}, "services": {"s": lb()}}}),
+                    ),
+                ),
             ],
             entry_points: None,
             enabled_routers: &["r@a", "r@b"],
@@ -92,7 +139,12 @@ fn merge_cases() {
         },
         Case {
             case: "a bad rule disables its router",
-            providers: vec![("file", provider(json!({"http": {"routers": {"r": {"rule": "Hots(`a`)", "service": "s"}}, "services": {"s": lb()}}})))],
+            providers: vec![(
+                "file",
+                provider(
+                    json!({"http": {"routers": {"r": {"rule": "Hots(`a`)", "service": "s"}}, "services": {"s": lb()}}}),
+                ),
+            )],
             entry_points: None,
             enabled_routers: &[],
             problems: &["http.routers.r@file.rule: unknown matcher \"Hots\" at column 1"],
@@ -133,43 +185,68 @@ fn merge_cases() {
         },
         Case {
             case: "unknown entrypoint when entrypoints are known",
-            providers: vec![("file", provider(json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "entryPoints": ["web", "nope"]}}, "services": {"s": lb()}}})))],
+            providers: vec![(
+                "file",
+                provider(
+                    json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "entryPoints": ["web", "nope"]}}, "services": {"s": lb()}}}),
+                ),
+            )],
             entry_points: Some(&["web"]),
             enabled_routers: &[],
             problems: &["http.routers.r@file.entryPoints[1]: entryPoint \"nope\" does not exist"],
         },
         Case {
             case: "internal services exist",
-            providers: vec![("file", provider(json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "noop@internal"}}}})))],
+            providers: vec![(
+                "file",
+                provider(
+                    json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "noop@internal"}}}}),
+                ),
+            )],
             entry_points: None,
             enabled_routers: &["r@file"],
             problems: &[],
         },
         Case {
             case: "names with @ are refused",
-            providers: vec![("file", provider(json!({"http": {"routers": {"r@x": {"rule": "Host(`a`)", "service": "noop@internal"}}}})))],
+            providers: vec![(
+                "file",
+                provider(
+                    json!({"http": {"routers": {"r@x": {"rule": "Host(`a`)", "service": "noop@internal"}}}}),
+                ),
+            )],
             entry_points: None,
             enabled_routers: &[],
-            problems: &["http.routers.r@x@file: the character '@' is not allowed in a resource name"],
+            problems: &[
+                "http.routers.r@x@file: the character '@' is not allowed in a resource name",
+            ],
         },
         Case {
             case: "missing TLS options",
-            providers: vec![("file", provider(json!({
-                "http": {"routers": {
-                    "r": {"rule": "Host(`a`)", "service": "noop@internal", "tls": {"options": "strict"}},
-                    "d": {"rule": "Host(`b`)", "service": "noop@internal", "tls": {"options": "default"}}
-                }}
-            })))],
+            providers: vec![(
+                "file",
+                provider(json!({
+                    "http": {"routers": {
+                        "r": {"rule": "Host(`a`)", "service": "noop@internal", "tls": {"options": "strict"}},
+                        "d": {"rule": "Host(`b`)", "service": "noop@internal", "tls": {"options": "default"}}
+                    }}
+                })),
+            )],
             entry_points: None,
             enabled_routers: &["d@file"],
-            problems: &["http.routers.r@file.tls.options: TLS options \"strict@file\" do not exist"],
+            problems: &[
+                "http.routers.r@file.tls.options: TLS options \"strict@file\" do not exist",
+            ],
         },
         Case {
             case: "tcp and udp references",
-            providers: vec![("file", provider(json!({
-                "tcp": {"routers": {"t": {"rule": "HostSNI(`*`)", "service": "gone"}}},
-                "udp": {"routers": {"u": {"service": "gone"}}}
-            })))],
+            providers: vec![(
+                "file",
+                provider(json!({
+                    "tcp": {"routers": {"t": {"rule": "HostSNI(`*`)", "service": "gone"}}},
+                    "udp": {"routers": {"u": {"service": "gone"}}}
+                })),
+            )],
             entry_points: None,
             enabled_routers: &[],
             problems: &[
@@ -185,14 +262,18 @@ fn merge_cases() {
 
 #[test]
 fn resources_rejected_by_their_provider_disable_dependents_with_the_right_reason() {
-    let mut p = provider(json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s"}}}}));
+    let mut p =
+        provider(json!({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s"}}}}));
     p.problems.push(Problem {
         kind: ResourceKind::HttpService,
         name: "s".into(),
         field: Some("loadBalancer.servers[0].url".into()),
         message: "invalid URL".into(),
     });
-    let merged = merge(&BTreeMap::from([("file".to_owned(), p)]), &MergeOptions::default());
+    let merged = merge(
+        &BTreeMap::from([("file".to_owned(), p)]),
+        &MergeOptions::default(),
+    );
     assert!(merged.config.http.routers.is_empty());
     assert_eq!(
         merged.problem_lines(),

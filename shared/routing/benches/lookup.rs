@@ -24,20 +24,39 @@ fn ten_thousand() -> RouteTable {
         add(format!("host{i}"), format!("Host(`svc{i}.example.com`)"));
     }
     for i in 0..3000 {
-        add(format!("hostpath{i}"), format!("Host(`svc{}.example.com`) && PathPrefix(`/api/v{}`)", i % 4000, i % 7));
+        add(
+            format!("hostpath{i}"),
+            format!(
+                "Host(`svc{}.example.com`) && PathPrefix(`/api/v{}`)",
+                i % 4000,
+                i % 7
+            ),
+        );
     }
     for i in 0..2000 {
-        add(format!("wild{i}"), format!("HostRegexp(`^[a-z0-9-]+\\.tenant{i}\\.example\\.net$`)"));
+        add(
+            format!("wild{i}"),
+            format!("HostRegexp(`^[a-z0-9-]+\\.tenant{i}\\.example\\.net$`)"),
+        );
     }
     for i in 0..500 {
         add(format!("prefix{i}"), format!("PathPrefix(`/static/{i}/`)"));
     }
     for i in 0..500 {
-        add(format!("regexp{i}"), format!("PathRegexp(`^/items/{i}/[0-9]+$`)"));
+        add(
+            format!("regexp{i}"),
+            format!("PathRegexp(`^/items/{i}/[0-9]+$`)"),
+        );
     }
     let config: DynamicConfig =
         serde_json::from_value(json!({"http": {"routers": routers}})).expect("model JSON");
-    let providers = BTreeMap::from([("file".to_owned(), ProviderConfig { config, problems: vec![] })]);
+    let providers = BTreeMap::from([(
+        "file".to_owned(),
+        ProviderConfig {
+            config,
+            problems: vec![],
+        },
+    )]);
     let merged = merge(&providers, &MergeOptions::default());
     assert!(merged.disabled.is_empty());
     RouteTable::build(&merged, &ProviderPrecedence::default())
@@ -47,17 +66,39 @@ fn lookup(c: &mut Criterion) {
     let table = ten_thousand();
     assert_eq!(table.len(), 10_000);
     let requests = [
-        ("exact-host", SimpleRequest::new("GET", "svc1234.example.com", "/")),
-        ("host-and-prefix", SimpleRequest::new("GET", "svc2345.example.com", "/api/v3/users")),
-        ("wildcard-host", SimpleRequest::new("GET", "a.tenant1500.example.net", "/")),
-        ("host-less-prefix", SimpleRequest::new("GET", "unknown.example.org", "/static/250/app.js")),
-        ("host-less-regexp", SimpleRequest::new("GET", "unknown.example.org", "/items/420/17")),
-        ("no-match-404", SimpleRequest::new("GET", "unknown.example.org", "/nothing")),
+        (
+            "exact-host",
+            SimpleRequest::new("GET", "svc1234.example.com", "/"),
+        ),
+        (
+            "host-and-prefix",
+            SimpleRequest::new("GET", "svc2345.example.com", "/api/v3/users"),
+        ),
+        (
+            "wildcard-host",
+            SimpleRequest::new("GET", "a.tenant1500.example.net", "/"),
+        ),
+        (
+            "host-less-prefix",
+            SimpleRequest::new("GET", "unknown.example.org", "/static/250/app.js"),
+        ),
+        (
+            "host-less-regexp",
+            SimpleRequest::new("GET", "unknown.example.org", "/items/420/17"),
+        ),
+        (
+            "no-match-404",
+            SimpleRequest::new("GET", "unknown.example.org", "/nothing"),
+        ),
     ];
     let mut group = c.benchmark_group("lookup-10k");
     for (name, request) in &requests {
         let indexed = table.lookup(None, request).map(|r| r.name.clone());
-        assert_eq!(indexed, table.lookup_linear(None, request).map(|r| r.name.clone()), "{name}");
+        assert_eq!(
+            indexed,
+            table.lookup_linear(None, request).map(|r| r.name.clone()),
+            "{name}"
+        );
         group.bench_function(format!("{name}/indexed"), |b| {
             b.iter(|| black_box(table.lookup(None, black_box(request)).is_some()))
         });

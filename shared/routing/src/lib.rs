@@ -38,7 +38,10 @@ impl ProviderPrecedence {
     }
 
     fn rank(&self, provider: &str) -> usize {
-        self.0.iter().position(|p| p == provider).unwrap_or(self.0.len())
+        self.0
+            .iter()
+            .position(|p| p == provider)
+            .unwrap_or(self.0.len())
     }
 }
 
@@ -64,7 +67,8 @@ impl Route {
 
     /// Whether the router listens on `entry_point` (routers without entryPoints listen on all).
     pub fn on_entry_point(&self, entry_point: &str) -> bool {
-        self.router.entry_points.is_empty() || self.router.entry_points.iter().any(|e| e == entry_point)
+        self.router.entry_points.is_empty()
+            || self.router.entry_points.iter().any(|e| e == entry_point)
     }
 }
 
@@ -87,7 +91,13 @@ impl RouteTable {
             .iter()
             .filter_map(|(name, router)| {
                 let rule = merged.http_rules.get(name)?;
-                Some((router.effective_priority(), precedence.rank(provider_of(name)), name, router, rule))
+                Some((
+                    router.effective_priority(),
+                    precedence.rank(provider_of(name)),
+                    name,
+                    router,
+                    rule,
+                ))
             })
             .collect();
         routes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
@@ -105,12 +115,20 @@ impl RouteTable {
             match rule.host_constraint() {
                 HostConstraint::Exact(hosts) => {
                     for host in hosts {
-                        table.exact.entry(host_key(&host).to_owned()).or_default().push(route.clone());
+                        table
+                            .exact
+                            .entry(host_key(&host).to_owned())
+                            .or_default()
+                            .push(route.clone());
                     }
                 }
                 HostConstraint::Suffix(suffixes) => {
                     for suffix in suffixes {
-                        table.suffix.entry(host_key(&suffix).to_owned()).or_default().push(route.clone());
+                        table
+                            .suffix
+                            .entry(host_key(&suffix).to_owned())
+                            .or_default()
+                            .push(route.clone());
                     }
                 }
                 HostConstraint::Any => table.any.push(route),
@@ -137,7 +155,11 @@ impl RouteTable {
             lists.push(list);
         }
         if !self.suffix.is_empty() {
-            lists.extend(domain_suffixes(host).filter_map(|key| self.suffix.get(key)).map(Vec::as_slice));
+            lists.extend(
+                domain_suffixes(host)
+                    .filter_map(|key| self.suffix.get(key))
+                    .map(Vec::as_slice),
+            );
         }
         if !self.any.is_empty() {
             lists.push(&self.any);
@@ -147,10 +169,10 @@ impl RouteTable {
             // The list whose next route comes first in global order.
             let mut best: Option<(usize, u32)> = None;
             for (i, list) in lists.iter().enumerate() {
-                if let Some(route) = list.get(heads[i]) {
-                    if best.is_none_or(|(_, order)| route.order < order) {
-                        best = Some((i, route.order));
-                    }
+                if let Some(route) = list.get(heads[i])
+                    && best.is_none_or(|(_, order)| route.order < order)
+                {
+                    best = Some((i, route.order));
                 }
             }
             let (i, _) = best?;
@@ -164,10 +186,14 @@ impl RouteTable {
 
     /// The same answer as [`RouteTable::lookup`] by testing every route in order: the
     /// oracle of the tests and the baseline of the benchmark.
-    pub fn lookup_linear(&self, entry_point: Option<&str>, req: &impl HttpRequest) -> Option<&Arc<Route>> {
-        self.all
-            .iter()
-            .find(|route| entry_point.is_none_or(|ep| route.on_entry_point(ep)) && route.rule.matches(req))
+    pub fn lookup_linear(
+        &self,
+        entry_point: Option<&str>,
+        req: &impl HttpRequest,
+    ) -> Option<&Arc<Route>> {
+        self.all.iter().find(|route| {
+            entry_point.is_none_or(|ep| route.on_entry_point(ep)) && route.rule.matches(req)
+        })
     }
 
     /// Every route in global order (for the API and the CLI).

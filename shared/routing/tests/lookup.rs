@@ -15,7 +15,13 @@ fn table(providers: &[(&str, Value)]) -> RouteTable {
         .iter()
         .map(|(name, config)| {
             let config: DynamicConfig = serde_json::from_value(config.clone()).expect("model JSON");
-            ((*name).to_owned(), ProviderConfig { config, problems: vec![] })
+            (
+                (*name).to_owned(),
+                ProviderConfig {
+                    config,
+                    problems: vec![],
+                },
+            )
         })
         .collect();
     let merged = merge(&providers, &MergeOptions::default());
@@ -58,18 +64,81 @@ fn routing_cases() {
         ),
     ]);
     let cases: [(&str, Option<&str>, SimpleRequest, Option<&str>); 12] = [
-        ("exact host", None, req("a.example.com", "/"), Some("host@file")),
-        ("longer rule wins", None, req("A.Example.com:8080", "/api/x"), Some("host-path@file")),
-        ("priority 1 catch-all", None, req("unknown.test", "/x"), Some("forced@file")),
-        ("suffix regexp", None, req("b.example.org", "/"), Some("wild@file")),
-        ("suffix regexp is anchored", None, req("b.c.example.org", "/"), Some("forced@file")),
-        ("tie: file before docker, then name", None, req("tie.test", "/"), Some("tie-a@file")),
-        ("entrypoint filter", Some("web"), req("admin.test", "/"), Some("forced@file")),
-        ("entrypoint match", Some("internal"), req("admin.test", "/"), Some("admin@file")),
-        ("trailing dot in rule", None, req("dot.test", "/"), Some("dot@file")),
-        ("trailing dot in request", None, req("y.test.", "/"), Some("either@file")),
-        ("rule beyond host", None, req("m.test", "/"), Some("forced@file")),
-        ("post matches", None, SimpleRequest { method: "POST".into(), ..req("m.test", "/") }, Some("method@file")),
+        (
+            "exact host",
+            None,
+            req("a.example.com", "/"),
+            Some("host@file"),
+        ),
+        (
+            "longer rule wins",
+            None,
+            req("A.Example.com:8080", "/api/x"),
+            Some("host-path@file"),
+        ),
+        (
+            "priority 1 catch-all",
+            None,
+            req("unknown.test", "/x"),
+            Some("forced@file"),
+        ),
+        (
+            "suffix regexp",
+            None,
+            req("b.example.org", "/"),
+            Some("wild@file"),
+        ),
+        (
+            "suffix regexp is anchored",
+            None,
+            req("b.c.example.org", "/"),
+            Some("forced@file"),
+        ),
+        (
+            "tie: file before docker, then name",
+            None,
+            req("tie.test", "/"),
+            Some("tie-a@file"),
+        ),
+        (
+            "entrypoint filter",
+            Some("web"),
+            req("admin.test", "/"),
+            Some("forced@file"),
+        ),
+        (
+            "entrypoint match",
+            Some("internal"),
+            req("admin.test", "/"),
+            Some("admin@file"),
+        ),
+        (
+            "trailing dot in rule",
+            None,
+            req("dot.test", "/"),
+            Some("dot@file"),
+        ),
+        (
+            "trailing dot in request",
+            None,
+            req("y.test.", "/"),
+            Some("either@file"),
+        ),
+        (
+            "rule beyond host",
+            None,
+            req("m.test", "/"),
+            Some("forced@file"),
+        ),
+        (
+            "post matches",
+            None,
+            SimpleRequest {
+                method: "POST".into(),
+                ..req("m.test", "/")
+            },
+            Some("method@file"),
+        ),
     ];
     for (case, ep, request, expected) in cases {
         let got = t.lookup(ep, &request).map(|r| r.name.clone());
@@ -82,7 +151,10 @@ fn routing_cases() {
 
 #[test]
 fn no_router_is_none() {
-    let t = table(&[("file", routers(json!({"a": {"rule": "Host(`a.test`)", "service": "noop@internal"}})))]);
+    let t = table(&[(
+        "file",
+        routers(json!({"a": {"rule": "Host(`a.test`)", "service": "noop@internal"}})),
+    )]);
     assert!(t.lookup(None, &req("b.test", "/")).is_none());
 }
 
