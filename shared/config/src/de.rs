@@ -105,7 +105,8 @@ const ALLOW_EMPTY: &[&str] = &[
     "proxyProtocol",
 ];
 
-fn allows_empty(field: Option<&str>) -> bool {
+/// Whether `field` is one of Traefik's `allowEmpty` sections.
+pub(crate) fn allows_empty(field: Option<&str>) -> bool {
     field.is_some_and(|f| ALLOW_EMPTY.iter().any(|a| a.eq_ignore_ascii_case(f)))
 }
 

@@ -9,6 +9,7 @@
 //! - `switchyard.` labels are applied after `traefik.` ones, so they win on the same key.
 //! - All values stay strings; the deserializer converts them for their targets.
 
+use crate::de::allows_empty;
 use crate::node::{MAX_DEPTH, Node};
 
 /// Label roots read as dynamic configuration, lowest precedence first.
@@ -161,6 +162,16 @@ impl LabelNode {
     fn into_node(self) -> Node {
         if self.children.is_empty() {
             return Node::str(self.value.unwrap_or_default());
+        }
+        // paerser turns an `allowEmpty` section off when its own label says so, whatever
+        // its sub-labels say (`tls=false` beats `tls.certresolver=le`); on any other node
+        // the value of a label with sub-labels is ignored.
+        if let Some(value) = &self.value
+            && !value.is_empty()
+            && !value.eq_ignore_ascii_case("true")
+            && allows_empty(Some(&self.name))
+        {
+            return Node::str(value.clone());
         }
         let is_list = self.children.iter().all(|c| c.name.starts_with('['));
         if is_list {

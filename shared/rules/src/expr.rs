@@ -26,24 +26,30 @@ pub enum Expr<M> {
 impl<M> Expr<M> {
     /// `a && b`, flattening nested conjunctions.
     pub fn and(a: Expr<M>, b: Expr<M>) -> Expr<M> {
-        let mut children = Vec::new();
-        for e in [a, b] {
-            match e {
-                Expr::And(inner) => children.extend(inner),
-                other => children.push(other),
-            }
+        // Reuse the left operand's vector so left-to-right chains build in
+        // linear time.
+        let mut children = match a {
+            Expr::And(inner) => inner,
+            other => vec![other],
+        };
+        match b {
+            Expr::And(inner) => children.extend(inner),
+            other => children.push(other),
         }
         Expr::And(children)
     }
 
     /// `a || b`, flattening nested disjunctions.
     pub fn or(a: Expr<M>, b: Expr<M>) -> Expr<M> {
-        let mut children = Vec::new();
-        for e in [a, b] {
-            match e {
-                Expr::Or(inner) => children.extend(inner),
-                other => children.push(other),
-            }
+        // Reuse the left operand's vector so left-to-right chains build in
+        // linear time.
+        let mut children = match a {
+            Expr::Or(inner) => inner,
+            other => vec![other],
+        };
+        match b {
+            Expr::Or(inner) => children.extend(inner),
+            other => children.push(other),
         }
         Expr::Or(children)
     }

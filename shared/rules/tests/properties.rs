@@ -130,6 +130,29 @@ proptest! {
             prop_assert_eq!(parse_tcp(&rule.to_string()), Ok(rule));
         }
     }
+
+    /// Any string at all: errors are fine, panics are not, and an error's
+    /// column lies within the input (or just past its end).
+    #[test]
+    fn arbitrary_input(input in any::<String>()) {
+        if let Err(e) = parse_http(&input) {
+            prop_assert!(e.column() >= 1 && e.column() <= input.chars().count() + 1);
+        }
+        let _ = parse_tcp(&input);
+    }
+
+    /// Regexp translation never panics on regexp-like garbage, and matching
+    /// with whatever compiles never panics either.
+    #[test]
+    fn regexp_translation_is_total(source in "[a-z0-9\\\\(){}\\[\\]^$.*+?|:&~<>QEdDwWsSbBpPx-]{0,24}", hay in "\\PC{0,12}") {
+        if let Ok(p) = Pattern::new(&source) {
+            let _ = p.is_match(&hay);
+            let rule = format!("HostRegexp(`{source}`)");
+            if let Ok(parsed) = parse_http(&rule) {
+                let _ = parsed.host_constraint();
+            }
+        }
+    }
 }
 
 // --- host constraint soundness ---------------------------------------------

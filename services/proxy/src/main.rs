@@ -1,0 +1,184 @@
+//! The Switchyard data plane: entrypoints, routing, middlewares, load balancing and TLS,
+//! fed by the bus.
+
+mod bus;
+mod config;
+mod headers;
+mod middleware;
+mod request;
+mod server;
+mod service;
+mod snapshot;
+mod state;
+mod upstream;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor as _;
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory as _, ServiceFactoryExt as _, map_config};
+use actix_web::dev::AppConfig;
+use actix_web::{App, HttpResponse, web};
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use clap::Parser;
+use switchyard_http_normalize::{ForwardedConfig, parse_trusted_ip};
+use switchyard_routing::ProviderPrecedence;
+use tracing::info;
+
+use crate::config::{StaticConfig, parse_address};
+use crate::server::{EntryPointState, EntryRedirect, Shared};
+use crate::service::WorkerCtx;
+use crate::snapshot::Snapshot;
+use crate::state::BusState;
+
+#[derive(Parser)]
+#[command(name = "switchyard-proxy", version, about = "Switchyard proxy: serves the routes published on the bus")]
+struct Args {
+    /// Static configuration file (YAML or TOML).
+    #[arg(long, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// NATS URL(s), comma-separated; overrides `nats.url`.
+    #[arg(long, env = "NATS_URL")]
+    nats_url: Option<String>,
+    /// This replica's id; overrides `instance`.
+    #[arg(long, env = "SWITCHYARD_INSTANCE")]
+    instance: Option<String>,
+    /// `NAME=ADDRESS`, adds or replaces an entrypoint (`web=:8080`).
+    #[arg(long = "entrypoint", value_name = "NAME=ADDRESS")]
+    entry_points: Vec<String>,
+    /// Address of the internal entrypoint (`/ping`, `/metrics`); overrides `internal.address`.
+    #[arg(long, env = "SWITCHYARD_INTERNAL_ADDRESS")]
+    internal_address: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "SWITCHYARD_WORKERS")]
+    workers: Option<usize>,
+}
+
+fn load_config(args: &Args) -> anyhow::Result<StaticConfig> {
+    let mut config = match &args.config {
+        Some(path) => StaticConfig::from_file(path)?,
+        None => StaticConfig::default(),
+    };
+    if let Some(url) = &args.nats_url {
+        config.nats.url = url.clone();
+    }
+    if let Some(instance) = &args.instance {
+        config.instance = Some(instance.clone());
+    }
+    for spec in &args.entry_points {
+        let (name, address) =
+            spec.split_once('=').with_context(|| format!("--entrypoint {spec:?}: expected NAME=ADDRESS"))?;
+        config.entry_points.entry(name.to_owned()).or_default().address = address.to_owned();
+    }
+    if let Some(address) = &args.internal_address {
+        config.internal.address = address.clone();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "switchyard".to_owned())
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let config = load_config(&args)?;
+    let instance = config.instance.clone().unwrap_or_else(host_name);
+    actix::System::new().block_on(run(config, instance, args.workers))
+}
+
+async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> anyhow::Result<()> {
+    let shared = Arc::new(Shared {
+        snapshot: ArcSwap::from_pointee(Snapshot::default()),
+        server_name: instance.clone(),
+    });
+    let client = switchyard_bus::nats::connect(&config.nats, &format!("switchyard-proxy {instance}")).await?;
+    let state = BusState::new(
+        config.entry_points.keys().cloned(),
+        ProviderPrecedence::new(config.provider_precedence.clone()),
+    );
+    bus::ConfigActor::new(state, shared.clone(), instance.clone(), client, config.nats.replicas.unwrap_or(1)).start();
+
+    let grace = config.entry_points.values().filter_map(|e| e.transport.life_cycle.grace_time_out.as_std()).max();
+    let mut builder = actix_server::Server::build()
+        .shutdown_timeout(grace.unwrap_or(Duration::from_secs(10)).as_secs().max(1));
+    if let Some(workers) = workers {
+        builder = builder.workers(workers);
+    }
+    for (name, ep) in &config.entry_points {
+        let addr = parse_address(&ep.address).map_err(anyhow::Error::msg)?;
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("entrypoint {name}: bind {addr}"))?;
+        let local = listener.local_addr()?;
+        let redirect = match &ep.http.redirections {
+            Some(r) => {
+                let to = &config.entry_points[&r.entry_point.to];
+                let port = parse_address(&to.address).map_err(anyhow::Error::msg)?.port();
+                Some(EntryRedirect { scheme: r.entry_point.scheme.clone(), port, permanent: r.entry_point.permanent })
+            }
+            None => None,
+        };
+        let trusted = ep
+            .forwarded_headers
+            .trusted_ips
+            .iter()
+            .map(|ip| parse_trusted_ip(ip))
+            .collect::<Result<Vec<_>, _>>()?;
+        let state = web::Data::new(EntryPointState {
+            name: Arc::from(name.as_str()),
+            tls: false,
+            port: local.port(),
+            forwarded: ForwardedConfig { trusted_ips: trusted, insecure: ep.forwarded_headers.insecure },
+            redirect,
+        });
+        let shared = web::Data::new(shared.clone());
+        let read_timeout = ep.transport.responding_timeouts.read_timeout.as_std().unwrap_or(Duration::ZERO);
+        let idle_timeout = ep.transport.responding_timeouts.idle_timeout.as_std().unwrap_or(Duration::ZERO);
+        info!(entrypoint = %name, address = %local, "listening");
+        builder = builder.listen(name.clone(), listener, move || {
+            let app = App::new()
+                .app_data(state.clone())
+                .app_data(shared.clone())
+                .app_data(web::Data::new(WorkerCtx { client: upstream::client() }))
+                .default_service(web::to(server::handle));
+            HttpService::build()
+                .keep_alive(idle_timeout)
+                .client_request_timeout(read_timeout)
+                .tcp_nodelay(true)
+                .local_addr(local)
+                .finish(map_config(app.into_factory().map_err(|e: actix_web::Error| e.error_response()), |_| {
+                    AppConfig::default()
+                }))
+                .tcp_auto_h2c()
+        })?;
+    }
+    if !config.internal.address.is_empty() {
+        let addr = parse_address(&config.internal.address).map_err(anyhow::Error::msg)?;
+        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("internal entrypoint: bind {addr}"))?;
+        info!(address = %listener.local_addr()?, "internal entrypoint listening (/ping)");
+        builder = builder.listen("internal", listener, move || {
+            let app = App::new().route("/ping", web::get().to(|| async { HttpResponse::Ok().body("OK") }));
+            HttpService::build()
+                .finish(map_config(app.into_factory().map_err(|e: actix_web::Error| e.error_response()), |_| {
+                    AppConfig::default()
+                }))
+                .tcp()
+        })?;
+    }
+    builder.run().await?;
+    info!("stopped");
+    Ok(())
+}

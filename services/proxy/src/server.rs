@@ -1,0 +1,183 @@
+//! Entrypoints: one listener each, served by actix-web on every worker. The handler
+//! normalises the request, looks up the router in the current snapshot, and runs the
+//! router's middlewares and service. It never waits on an actor.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use arc_swap::ArcSwap;
+use switchyard_http_normalize::{
+    ForwardedConfig, RequestInfo, canonical_host, normalize_target, remove_hop_by_hop, rewrite_forwarded,
+};
+use switchyard_rules::{HttpRequest as RuleRequest, parse_query};
+
+use crate::headers::ActixHeaders;
+use crate::middleware::Next;
+use crate::request::ProxyRequest;
+use crate::service::WorkerCtx;
+use crate::snapshot::Snapshot;
+
+/// State every entrypoint of every worker shares.
+pub struct Shared {
+    /// The current snapshot, swapped whole by the config actor.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// The value of X-Forwarded-Server.
+    pub server_name: String,
+}
+
+/// A redirection of a whole entrypoint (`http.redirections.entryPoint`).
+#[derive(Debug, Clone)]
+pub struct EntryRedirect {
+    /// `https`.
+    pub scheme: String,
+    /// The target entrypoint's port.
+    pub port: u16,
+    /// 308/301 or 307/302.
+    pub permanent: bool,
+}
+
+/// One entrypoint's settings, as its handler needs them.
+pub struct EntryPointState {
+    /// The entrypoint's name.
+    pub name: Arc<str>,
+    /// Whether it terminates TLS.
+    pub tls: bool,
+    /// Its port (for X-Forwarded-Port fallbacks).
+    pub port: u16,
+    /// Trusted forwarded-header sources.
+    pub forwarded: ForwardedConfig,
+    /// Redirect everything elsewhere.
+    pub redirect: Option<EntryRedirect>,
+}
+
+/// The request as the rule matchers see it.
+struct Matchable<'a> {
+    host: &'a str,
+    path: &'a str,
+    method: &'a str,
+    client_ip: IpAddr,
+    req: &'a HttpRequest,
+    query: Vec<(String, String)>,
+}
+
+impl RuleRequest for Matchable<'_> {
+    fn host(&self) -> &str {
+        self.host
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn method(&self) -> &str {
+        self.method
+    }
+    fn client_ip(&self) -> Option<IpAddr> {
+        Some(self.client_ip)
+    }
+    fn any_header(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.req.headers().get_all(name).filter_map(|v| v.to_str().ok()).any(pred)
+    }
+    fn any_query(&self, key: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.query.iter().filter(|(k, _)| k == key).any(|(_, v)| pred(v))
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(body)
+}
+
+/// Handles one request on one entrypoint.
+pub async fn handle(
+    req: HttpRequest,
+    body: web::Payload,
+    ep: web::Data<EntryPointState>,
+    shared: web::Data<Arc<Shared>>,
+    ctx: web::Data<WorkerCtx>,
+) -> HttpResponse {
+    let snapshot = shared.snapshot.load_full();
+    let raw_target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let target = match normalize_target(raw_target) {
+        Ok(t) => t,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request"),
+    };
+    let host_header = match req.uri().authority() {
+        Some(authority) => authority.as_str().to_owned(),
+        None => {
+            let mut hosts = req.headers().get_all(header::HOST);
+            let first = hosts.next().and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            if hosts.next().is_some() {
+                return plain(StatusCode::BAD_REQUEST, "400 Bad Request: more than one Host header");
+            }
+            first
+        }
+    };
+    let host = canonical_host(&host_header);
+    let peer = req.peer_addr().unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+
+    if let Some(redirect) = &ep.redirect {
+        return redirect_entry_point(redirect, &host, target.request_uri().as_ref());
+    }
+
+    let query = target.query.as_deref().map(parse_query).unwrap_or_default();
+    let matchable = Matchable {
+        host: &host,
+        path: &target.path,
+        method: req.method().as_str(),
+        client_ip: peer.ip(),
+        req: &req,
+        query,
+    };
+    let Some(route) = snapshot.table.lookup(Some(&ep.name), &matchable) else {
+        return plain(StatusCode::NOT_FOUND, "404 page not found");
+    };
+    let Some(handler) = snapshot.handlers.get(&route.name) else {
+        return plain(StatusCode::NOT_FOUND, "404 page not found");
+    };
+
+    let mut headers = req.headers().clone();
+    {
+        let mut view = ActixHeaders(&mut headers);
+        let hop = remove_hop_by_hop(&mut view);
+        rewrite_forwarded(
+            &mut view,
+            &ep.forwarded,
+            &RequestInfo {
+                peer: peer.ip(),
+                tls: ep.tls,
+                websocket: hop.upgrade.as_deref() == Some("websocket"),
+                host: &host_header,
+                local_port: ep.port,
+                server_name: &shared.server_name,
+            },
+        );
+    }
+    let proxy_req = ProxyRequest {
+        method: req.method().clone(),
+        version: req.version(),
+        scheme: if ep.tls { "https" } else { "http" },
+        host: host_header,
+        canonical_host: host,
+        path: target.path.into_owned(),
+        query: target.query.map(|q| q.into_owned()),
+        headers,
+        peer,
+        entry_point: ep.name.clone(),
+        router: Arc::from(route.name.as_str()),
+        body: body.into_inner(),
+    };
+    Next::new(&handler.middlewares, &*handler.service, &ctx).run(proxy_req).await
+}
+
+fn redirect_entry_point(redirect: &EntryRedirect, host: &str, uri: &str) -> HttpResponse {
+    let default_port = matches!((redirect.scheme.as_str(), redirect.port), ("https", 443) | ("http", 80));
+    let authority = if default_port { host.to_owned() } else { format!("{host}:{}", redirect.port) };
+    let location = format!("{}://{authority}{uri}", redirect.scheme);
+    let status = if redirect.permanent { StatusCode::MOVED_PERMANENTLY } else { StatusCode::FOUND };
+    let mut response = HttpResponse::build(status);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.insert_header((header::LOCATION, value));
+    }
+    response.finish()
+}

@@ -1,0 +1,84 @@
+//! The proxy's view of the bus, as plain logic: records per key, servers known down, and
+//! the snapshot they compile to. The config actor (`bus.rs`) feeds it; tests drive it
+//! directly.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use switchyard_bus::follow::Batch;
+use switchyard_bus::record::from_records;
+use switchyard_bus::{ConfigKey, Record};
+use switchyard_merge::{MergeOptions, ProviderConfig, merge};
+use switchyard_routing::ProviderPrecedence;
+
+use crate::snapshot::Snapshot;
+
+/// Everything the proxy knows from the bus.
+pub struct BusState {
+    records: BTreeMap<ConfigKey, Record>,
+    down: HashSet<(String, String)>,
+    revision: u64,
+    options: MergeOptions,
+    precedence: ProviderPrecedence,
+}
+
+impl BusState {
+    /// An empty state; `entry_points` are the ones this proxy has (routers naming others
+    /// are disabled with the reason).
+    pub fn new(entry_points: impl IntoIterator<Item = String>, precedence: ProviderPrecedence) -> Self {
+        Self {
+            records: BTreeMap::new(),
+            down: HashSet::new(),
+            revision: 0,
+            options: MergeOptions { entry_points: Some(entry_points.into_iter().collect()) },
+            precedence,
+        }
+    }
+
+    /// Applies a batch of config changes; returns the new snapshot to swap in.
+    pub fn apply(&mut self, batch: Batch) -> Arc<Snapshot> {
+        if batch.full {
+            self.records.clear();
+        }
+        for (key, record) in batch.changes {
+            match record {
+                Some(record) => {
+                    self.records.insert(key, record);
+                }
+                None => {
+                    self.records.remove(&key);
+                }
+            }
+        }
+        self.revision = self.revision.max(batch.revision);
+        self.snapshot()
+    }
+
+    /// Compiles the current records.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        let providers: BTreeMap<String, ProviderConfig> = from_records(&self.records)
+            .into_iter()
+            .map(|(provider, (config, problems))| (provider, ProviderConfig { config, problems }))
+            .collect();
+        let merged = merge(&providers, &self.options);
+        Arc::new(Snapshot::build(&merged, self.revision, &self.precedence, &self.down))
+    }
+
+    /// Records a server's health and applies it to `current` in place (no rebuild).
+    pub fn set_health(&mut self, current: &Snapshot, service: &str, server: &str, up: bool) {
+        let key = (service.to_owned(), server.to_owned());
+        if up {
+            self.down.remove(&key);
+        } else {
+            self.down.insert(key.clone());
+        }
+        for state in current.servers.get(&key).into_iter().flatten() {
+            state.set_up(up);
+        }
+    }
+
+    /// The revision of the last applied config entry.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+}

@@ -1,0 +1,210 @@
+//! Forwarding a request to one server with awc, streaming both bodies.
+//!
+//! This is the one seam to the upstream HTTP client: everything else hands it a
+//! [`ProxyRequest`] and a [`Target`] and gets an `HttpResponse` back, so the client can be
+//! replaced (or joined by an h2c client) without touching routing or balancing.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use awc::error::{ConnectError, SendRequestError};
+
+use crate::request::ProxyRequest;
+
+/// Where one server is and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// `host:port`.
+    pub authority: String,
+    /// The URL's path, sent as a prefix when `preserve_path` is set.
+    pub base_path: String,
+    /// Whether the server URL's path is prepended to the request path.
+    pub preserve_path: bool,
+    /// The server URL as configured (the key for health and metrics).
+    pub url: String,
+}
+
+impl Target {
+    /// Parses a server URL (`http://10.0.0.1:80`, `https://api:8443/base`).
+    pub fn parse(url: &str, preserve_path: bool) -> Result<Self, String> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("server URL {url:?} has no scheme"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "http" | "https" | "h2c") {
+            return Err(format!("server URL {url:?}: scheme {scheme:?} is not http, https or h2c"));
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() {
+            return Err(format!("server URL {url:?} has no host"));
+        }
+        Ok(Self {
+            scheme,
+            authority: authority.to_owned(),
+            base_path: path.trim_end_matches('/').to_owned(),
+            preserve_path,
+            url: url.to_owned(),
+        })
+    }
+}
+
+/// How to talk to the servers of one service.
+#[derive(Debug, Clone)]
+pub struct ForwardOptions {
+    /// Send the client's Host header (true) or the server's authority (false).
+    pub pass_host_header: bool,
+    /// Time allowed until the response head arrives; `None` waits forever.
+    pub response_header_timeout: Option<Duration>,
+}
+
+impl Default for ForwardOptions {
+    fn default() -> Self {
+        Self { pass_host_header: true, response_header_timeout: None }
+    }
+}
+
+/// Why forwarding failed; each maps to the status Traefik answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// Connection refused, reset, DNS failure: 502.
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
+    /// No response head in time: 504.
+    #[error("gateway timeout")]
+    Timeout,
+}
+
+impl ForwardError {
+    /// The status the client gets.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ForwardError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ForwardError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The response the client gets.
+    pub fn response(&self) -> HttpResponse {
+        let status = self.status();
+        HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
+            .body(status.canonical_reason().unwrap_or("Error").to_owned())
+    }
+}
+
+fn classify(e: SendRequestError) -> ForwardError {
+    match e {
+        SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => ForwardError::Timeout,
+        other => ForwardError::BadGateway(other.to_string()),
+    }
+}
+
+/// Builds the awc client of one worker: pooled keep-alive connections, no redirects, no
+/// default headers, no decompression, long-lived pooled connections.
+pub fn client() -> awc::Client {
+    let connector = awc::Connector::new()
+        // awc's default of 100 connections per worker throttles a busy proxy.
+        .limit(4096)
+        .conn_keep_alive(Duration::from_secs(90))
+        // awc recycles connections after 75 s by default, costing a handshake each time.
+        .conn_lifetime(Duration::from_secs(3600))
+        .timeout(Duration::from_secs(30));
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .no_default_headers()
+        .disable_timeout()
+        .finish()
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection" | "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization" | "te"
+            | "trailer" | "transfer-encoding" | "upgrade"
+    )
+}
+
+/// Whether a request head announces a body (HTTP/1.1 framing; h2 requests stream anyway).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// Forwards `req` to `target` and streams the response back.
+pub async fn forward(
+    client: &awc::Client,
+    req: ProxyRequest,
+    target: &Target,
+    options: &ForwardOptions,
+) -> Result<HttpResponse, ForwardError> {
+    let path = if target.preserve_path && !target.base_path.is_empty() {
+        format!("{}{}", target.base_path, req.path_and_query())
+    } else {
+        req.path_and_query()
+    };
+    let scheme = if target.scheme == "https" { "https" } else { "http" };
+    let url = format!("{scheme}://{}{path}", target.authority);
+    let mut upstream = client.request(req.method.clone(), url.as_str()).no_decompress();
+    {
+        let headers = upstream.headers_mut();
+        for (name, value) in req.headers.iter() {
+            if name != header::HOST && !is_hop_by_hop(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let host = if options.pass_host_header { req.host.as_str() } else { target.authority.as_str() };
+        if let Ok(value) = HeaderValue::from_str(host) {
+            headers.insert(header::HOST, value);
+        }
+    }
+    if let Some(timeout) = options.response_header_timeout {
+        upstream = upstream.timeout(timeout);
+    }
+    let send = if has_body(&req.headers) { upstream.send_stream(req.body) } else { upstream.send() };
+    let response = send.await.map_err(classify)?;
+    let mut builder = HttpResponseBuilder::new(response.status());
+    for (name, value) in response.headers().iter() {
+        if !is_hop_by_hop(name) {
+            builder.append_header((name.clone(), value.clone()));
+        }
+    }
+    Ok(builder.streaming(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse() {
+        let t = Target::parse("http://10.0.0.1:8080", false).unwrap();
+        assert_eq!((t.scheme.as_str(), t.authority.as_str(), t.base_path.as_str()), ("http", "10.0.0.1:8080", ""));
+        let t = Target::parse("HTTPS://api:8443/base/", true).unwrap();
+        assert_eq!((t.scheme.as_str(), t.authority.as_str(), t.base_path.as_str()), ("https", "api:8443", "/base"));
+        for bad in ["10.0.0.1:80", "ftp://x", "http://", "http:///p"] {
+            assert!(Target::parse(bad, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn body_detection() {
+        let mut h = HeaderMap::new();
+        assert!(!has_body(&h));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        assert!(!has_body(&h));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
+        assert!(has_body(&h));
+        let mut h = HeaderMap::new();
+        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        assert!(has_body(&h));
+    }
+}
