@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use switchyard_http_normalize::{canonical_host, normalize_target};
+use switchyard_http_normalize::{canonical_host, normalize_target, request_host};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use switchyard_routing::{ProviderPrecedence, RouteTable};
 use switchyard_rules::{SimpleRequest, parse_query};
 
 use crate::head;
-use crate::load::{LoadError, combine, decode};
+use switchyard_config::{FileError, decode_file as decode};
+
+use crate::load::combine;
 
 /// Why explain cannot answer.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +22,7 @@ pub enum ExplainError {
     ConfigArg(String),
     /// A configuration file cannot be used.
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(#[from] FileError),
     /// The request head cannot be read.
     #[error("request: {0}")]
     Head(#[from] head::HeadError),
@@ -122,16 +124,15 @@ pub fn run(
         Ok(target) => target,
         Err(e) => return Ok(rejected(format!("bad request target: {e}"))),
     };
-    let host_headers: Vec<&str> = head
+    let hosts = head
         .headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.as_str())
-        .collect();
-    if host_headers.len() > 1 {
-        return Ok(rejected("more than one Host header".into()));
-    }
-    let host = canonical_host(target.effective_host(host_headers.first().copied().unwrap_or("")));
+        .map(|(_, v)| v.as_str());
+    let host = match request_host(target.authority.as_deref(), hosts, head.http11) {
+        Ok(host) => canonical_host(host),
+        Err(e) => return Ok(rejected(e.to_string())),
+    };
     let request = SimpleRequest {
         host,
         path: target.path.to_string(),

@@ -7,6 +7,8 @@ pub struct Head {
     pub method: String,
     /// The request target, as sent.
     pub target: String,
+    /// Whether the request line says HTTP/1.1 (as opposed to HTTP/1.0).
+    pub http11: bool,
     /// Header fields in order, names as sent.
     pub headers: Vec<(String, String)>,
 }
@@ -72,6 +74,7 @@ pub fn parse(input: &[u8]) -> Result<Head, HeadError> {
     Ok(Head {
         method: (*method).to_owned(),
         target: (*target).to_owned(),
+        http11: *version != "HTTP/1.0",
         headers,
     })
 }

@@ -5,37 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use switchyard_config::{Decoded, Format, decode_str};
+use switchyard_config::Decoded;
 use switchyard_merge::ProviderConfig;
 use switchyard_model::{DynamicConfig, ResourceKind};
-
-/// A file that cannot be used at all.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// Unreadable.
-    #[error("{path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Neither `.yml`, `.yaml` nor `.toml`.
-    #[error("{path}: unknown format (expected a .yml, .yaml or .toml file)")]
-    Format {
-        /// The file.
-        path: String,
-    },
-    /// Not valid YAML/TOML.
-    #[error("{path}: {message}")]
-    Syntax {
-        /// The file.
-        path: String,
-        /// The parser's message with line and column.
-        message: String,
-    },
-}
 
 /// One provider's files, combined.
 #[derive(Debug, Default)]
@@ -46,22 +18,6 @@ pub struct Loaded {
     pub origins: BTreeMap<(ResourceKind, String), PathBuf>,
     /// Resources defined twice (the first definition is used, as Traefik does).
     pub duplicates: Vec<String>,
-}
-
-/// Reads and decodes one file.
-pub fn decode(path: &Path) -> Result<Decoded, LoadError> {
-    let shown = path.display().to_string();
-    let format = Format::from_path(path).ok_or_else(|| LoadError::Format {
-        path: shown.clone(),
-    })?;
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    decode_str(&text, format).map_err(|e| LoadError::Syntax {
-        path: shown,
-        message: e.to_string(),
-    })
 }
 
 /// Combines decoded files of one provider.

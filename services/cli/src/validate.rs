@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use switchyard_merge::{MergeOptions, merge};
 
-use crate::load::{combine, decode};
+use switchyard_config::decode_file as decode;
+
+use crate::load::combine;
 
 /// The lines to print; empty when the files are clean.
 pub struct Report {

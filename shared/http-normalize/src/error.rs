@@ -47,6 +47,9 @@ pub enum NormalizeError {
         /// The escape as found, upper-cased (e.g. `%2F`).
         escape: String,
     },
+    /// An HTTP/1.1 request without a `Host` header (RFC 9112 §3.2), or with several.
+    #[error("{0}")]
+    Host(&'static str),
     /// A trusted-IP setting is neither an IP address nor a CIDR.
     #[error("invalid trusted IP or CIDR {0:?}")]
     InvalidTrustedIp(String),

@@ -171,3 +171,60 @@ mod tests {
         }
     }
 }
+
+/// The host a request is routed by: the absolute-form authority (or the HTTP/2
+/// `:authority`) when there is one, else the single `Host` header.
+///
+/// As Go's server does, an HTTP/1.1 request without a `Host` header, or with more than one,
+/// is refused (400); HTTP/1.0 may omit it (the host is then empty).
+pub fn request_host<'a>(
+    authority: Option<&'a str>,
+    mut host_headers: impl Iterator<Item = &'a str>,
+    http11: bool,
+) -> Result<&'a str, crate::NormalizeError> {
+    if let Some(authority) = authority {
+        return Ok(authority);
+    }
+    match (host_headers.next(), host_headers.next()) {
+        (Some(_), Some(_)) => Err(crate::NormalizeError::Host("more than one Host header")),
+        (Some(host), None) => Ok(host),
+        (None, _) if http11 => Err(crate::NormalizeError::Host("missing required Host header")),
+        (None, _) => Ok(""),
+    }
+}
+
+#[cfg(test)]
+mod request_host_tests {
+    use super::request_host;
+
+    #[test]
+    fn request_host_cases() {
+        let cases: [(&str, Option<&str>, &[&str], bool, Option<&str>); 6] = [
+            (
+                "authority wins",
+                Some("a.test"),
+                &["b.test"],
+                true,
+                Some("a.test"),
+            ),
+            (
+                "host header",
+                None,
+                &["b.test:8080"],
+                true,
+                Some("b.test:8080"),
+            ),
+            ("two hosts", None, &["a", "b"], true, None),
+            ("http/1.1 needs a host", None, &[], true, None),
+            ("http/1.0 may omit it", None, &[], false, Some("")),
+            ("empty host header is a host", None, &[""], true, Some("")),
+        ];
+        for (case, authority, hosts, http11, expected) in cases {
+            assert_eq!(
+                request_host(authority, hosts.iter().copied(), http11).ok(),
+                expected,
+                "{case}"
+            );
+        }
+    }
+}

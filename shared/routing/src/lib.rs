@@ -5,19 +5,21 @@
 //! Each router is filed under what its rule requires of the host:
 //! - an exact host set (`Host(a) || Host(b)`) files it under each host;
 //! - a domain suffix (`HostRegexp(^.+\.example\.com$)`) files it under the suffix;
-//! - anything else (no host matcher, negations, unanchored regexps) goes to one
-//!   host-less list.
+//! - anything else (no host matcher, negations, unanchored regexps) is host-less, and is
+//!   filed in a trie of path segments by the literal prefix its rule requires of the path
+//!   (`PathPrefix(/static/app/)` under `static` → `app`; no known prefix: at the root).
 //!
-//! A lookup merges the candidate lists of the request's host, its parent domains and the
-//! host-less list in global order and returns the first router whose rule matches, so its
-//! cost depends on the routers that could match that host, not on the table's size.
+//! A lookup merges, in global order, the candidate lists of the request's host, its parent
+//! domains and the trie nodes along the request's path, and returns the first router whose
+//! rule matches; its cost depends on the routers that could match that host and path, not
+//! on the table's size.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use switchyard_merge::{Merged, provider_of};
 use switchyard_model::http::Router;
-use switchyard_rules::{HostConstraint, HttpRequest, Rule, domain_suffixes, host_key};
+use switchyard_rules::{HostConstraint, HttpRequest, PathConstraint, Rule, domain_suffixes, host_key};
 
 /// The order of providers for routers of equal priority, first wins. Providers not listed
 /// come after the listed ones, alphabetically.
@@ -77,8 +79,51 @@ impl Route {
 pub struct RouteTable {
     exact: HashMap<String, Vec<Arc<Route>>>,
     suffix: HashMap<String, Vec<Arc<Route>>>,
-    any: Vec<Arc<Route>>,
+    hostless: PathNode,
     all: Vec<Arc<Route>>,
+}
+
+/// A node of the host-less trie: the routes whose path prefix ends here, and children by
+/// the next complete path segment.
+#[derive(Debug, Default)]
+struct PathNode {
+    routes: Vec<Arc<Route>>,
+    children: HashMap<String, PathNode>,
+}
+
+impl PathNode {
+    /// Files `route` under the complete segments of `prefix` (`/a/b/c` → `a`, `b`; the
+    /// trailing partial segment `c` is left to the rule).
+    fn insert(&mut self, prefix: &str, route: Arc<Route>) {
+        let mut node = self;
+        if let Some(rest) = prefix.strip_prefix('/') {
+            let mut segments: Vec<&str> = rest.split('/').collect();
+            segments.pop();
+            for segment in segments {
+                node = node.children.entry(segment.to_owned()).or_default();
+            }
+        }
+        node.routes.push(route);
+    }
+
+    /// The non-empty route lists on the way down `path`.
+    fn collect<'a>(&'a self, path: &str, out: &mut Vec<&'a [Arc<Route>]>) {
+        let mut node = self;
+        if !node.routes.is_empty() {
+            out.push(&node.routes);
+        }
+        for segment in path.strip_prefix('/').unwrap_or("").split('/') {
+            match node.children.get(segment) {
+                Some(child) => {
+                    node = child;
+                    if !node.routes.is_empty() {
+                        out.push(&node.routes);
+                    }
+                }
+                None => break,
+            }
+        }
+    }
 }
 
 impl RouteTable {
@@ -131,7 +176,14 @@ impl RouteTable {
                             .push(route.clone());
                     }
                 }
-                HostConstraint::Any => table.any.push(route),
+                HostConstraint::Any => match rule.path_constraint() {
+                    PathConstraint::Prefixes(prefixes) => {
+                        for prefix in prefixes {
+                            table.hostless.insert(&prefix, route.clone());
+                        }
+                    }
+                    PathConstraint::Any => table.hostless.routes.push(route),
+                },
             }
         }
         table
@@ -161,9 +213,7 @@ impl RouteTable {
                     .map(Vec::as_slice),
             );
         }
-        if !self.any.is_empty() {
-            lists.push(&self.any);
-        }
+        self.hostless.collect(req.path(), &mut lists);
         let mut heads = vec![0usize; lists.len()];
         loop {
             // The list whose next route comes first in global order.

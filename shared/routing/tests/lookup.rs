@@ -167,6 +167,8 @@ fn big_table() -> RouteTable {
         r.insert(format!("wild{i}"), json!({"rule": format!("HostRegexp(`^[a-z0-9]+\\.t{}\\.example\\.org$`)", i % 40), "service": "noop@internal", "priority": i % 5}));
         r.insert(format!("any{i}"), json!({"rule": format!("PathPrefix(`/q{}`)", i % 17), "service": "noop@internal", "priority": i % 11}));
         r.insert(format!("re{i}"), json!({"rule": format!("PathRegexp(`^/r{}/[0-9]+$`) || Host(`o{}.test`)", i % 19, i), "service": "noop@internal"}));
+        r.insert(format!("deep{i}"), json!({"rule": format!("PathPrefix(`/d{}/e{}/`)", i % 7, i % 5), "service": "noop@internal", "priority": i % 3}));
+        r.insert(format!("exactpath{i}"), json!({"rule": format!("Path(`/d{}/f`) || PathRegexp(`^/d{}/e[0-9]/g`)", i % 7, i % 4), "service": "noop@internal"}));
         r.insert(format!("neg{i}"), json!({"rule": format!("!Host(`s{}.example.com`) && Query(`k`, `{}`)", i % 50, i % 9), "service": "noop@internal"}));
     }
     table(&[("file", json!({"http": {"routers": r}}))])
@@ -190,6 +192,9 @@ proptest! {
             (0u32..20).prop_map(|i| format!("/q{i}")),
             (0u32..20, 0u32..100).prop_map(|(i, n)| format!("/r{i}/{n}")),
             Just("/".to_owned()),
+            (0u32..9, 0u32..7).prop_map(|(a, b)| format!("/d{a}/e{b}/z")),
+            (0u32..9).prop_map(|a| format!("/d{a}/f")),
+            (0u32..9, 0u32..9).prop_map(|(a, b)| format!("/d{a}/e{b}/g")),
         ],
         query in prop_oneof![Just(String::new()), (0u32..10).prop_map(|i| format!("?k={i}"))],
     ) {

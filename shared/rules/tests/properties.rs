@@ -270,3 +270,15 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// If a rule matches a request, its path constraint admits the request's path.
+    #[test]
+    fn path_constraints_are_sound(rule in tree(http_matcher()), path in "/[a-z0-9/]{0,8}|/api/(v1|v2)/[a-z]{0,3}|/items/[0-9]{1,3}") {
+        let request = SimpleRequest::new("GET", "example.com", &path);
+        if rule.matches(&request) {
+            prop_assert!(rule.path_constraint().admits(&path), "{} matched {} but its constraint {:?} refuses it", rule, path, rule.path_constraint());
+        }
+    }
+}
