@@ -10,6 +10,7 @@ default:
 test:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo build --workspace --bins
     cargo nextest run --workspace --no-fail-fast
     cargo test --workspace --doc
 
