@@ -4,6 +4,9 @@
 //! registry is reachable on the machines this runs on) and starting them with
 //! testcontainers.
 
+pub mod client;
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -80,10 +83,17 @@ pub struct Nats {
 
 /// Starts NATS with JetStream in a container.
 pub async fn start_nats() -> anyhow::Result<Nats> {
+    start_nats_on(process::free_port()?).await
+}
+
+/// Starts NATS with its client port mapped to `host_port`, so that a restarted container
+/// comes back on the same address.
+pub async fn start_nats_on(host_port: u16) -> anyhow::Result<Nats> {
     let container = nats_image()
         .await?
         .with_exposed_port(4222.tcp())
         .with_wait_for(WaitFor::message_on_stderr("Server is ready"))
+        .with_mapped_port(host_port, 4222.tcp())
         .with_startup_timeout(Duration::from_secs(60))
         .start()
         .await
@@ -110,5 +120,50 @@ where
             bail!("timed out after {timeout:?} waiting for {what}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The bus as a test drives it: a connection, the buckets, and a publisher per provider.
+pub struct TestBus {
+    /// The NATS client.
+    pub client: async_nats::Client,
+    /// The contract's buckets.
+    pub buckets: switchyard_bus::nats::Buckets,
+    publishers: std::collections::BTreeMap<String, switchyard_bus::nats::ConfigPublisher>,
+}
+
+impl TestBus {
+    /// Connects to `url` and opens the buckets.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let settings = switchyard_bus::nats::NatsSettings {
+            url: url.to_owned(),
+            ..Default::default()
+        };
+        let client = switchyard_bus::nats::connect(&settings, "switchyard-tests").await?;
+        let buckets = switchyard_bus::nats::open_buckets(&client, 1).await?;
+        Ok(Self {
+            client,
+            buckets,
+            publishers: Default::default(),
+        })
+    }
+
+    /// Publishes `config` (Traefik dynamic configuration as JSON) as the whole state of `provider`.
+    pub async fn publish(
+        &mut self,
+        provider: &str,
+        config: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let config: switchyard_model::DynamicConfig = serde_json::from_value(config)?;
+        if !self.publishers.contains_key(provider) {
+            let publisher =
+                switchyard_bus::nats::ConfigPublisher::new(&self.client, &self.buckets, provider)?;
+            self.publishers.insert(provider.to_owned(), publisher);
+        }
+        let records = switchyard_bus::record::to_records(provider, &config, &[]);
+        if let Some(publisher) = self.publishers.get_mut(provider) {
+            publisher.publish(&records).await?;
+        }
+        Ok(())
     }
 }
