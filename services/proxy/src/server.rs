@@ -10,7 +10,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use arc_swap::ArcSwap;
 use switchyard_http_normalize::{
-    ForwardedConfig, RequestInfo, canonical_host, normalize_target, remove_hop_by_hop, rewrite_forwarded,
+    ForwardedConfig, HopByHopOptions, RequestInfo, canonical_host, normalize_target, remove_hop_by_hop_with, request_host,
+    rewrite_forwarded,
 };
 use switchyard_rules::{HttpRequest as RuleRequest, parse_query};
 
@@ -102,15 +103,13 @@ pub async fn handle(
         Ok(t) => t,
         Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request"),
     };
-    let host_header = match req.uri().authority() {
-        Some(authority) => authority.as_str().to_owned(),
-        None => {
-            let mut hosts = req.headers().get_all(header::HOST);
-            let first = hosts.next().and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            if hosts.next().is_some() {
-                return plain(StatusCode::BAD_REQUEST, "400 Bad Request: more than one Host header");
-            }
-            first
+    let hosts = req.headers().get_all(header::HOST).map(|v| v.to_str().unwrap_or(""));
+    let http11 = req.version() != actix_web::http::Version::HTTP_10;
+    let host_header = match request_host(req.uri().authority().map(|a| a.as_str()), hosts, http11) {
+        Ok(host) => host.to_owned(),
+        Err(e) => {
+            tracing::debug!(error = %e, "bad request");
+            return plain(StatusCode::BAD_REQUEST, "400 Bad Request");
         }
     };
     let host = canonical_host(&host_header);
@@ -139,7 +138,8 @@ pub async fn handle(
     let mut headers = req.headers().clone();
     {
         let mut view = ActixHeaders(&mut headers);
-        let hop = remove_hop_by_hop(&mut view);
+        // An upgrade keeps `Connection: Upgrade` + `Upgrade`, for the tunnel to the server.
+        let hop = remove_hop_by_hop_with(&mut view, &HopByHopOptions { keep_upgrade: true, ..Default::default() });
         rewrite_forwarded(
             &mut view,
             &ep.forwarded,

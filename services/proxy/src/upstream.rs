@@ -4,6 +4,9 @@
 //! [`ProxyRequest`] and a [`Target`] and gets an `HttpResponse` back, so the client can be
 //! replaced (or joined by an h2c client) without touching routing or balancing.
 
+pub mod h2c;
+pub mod tunnel;
+
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -122,12 +125,39 @@ pub fn client() -> awc::Client {
         .finish()
 }
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+thread_local! {
+    /// Each worker's h2c client (hyper's client pools per server; awc has no h2c).
+    static H2C: h2c::H2cClient = h2c::client();
+}
+
+/// Path and query as sent to `target`: the server URL's path first when `preservePath`.
+pub(crate) fn upstream_path(req: &ProxyRequest, target: &Target) -> String {
+    if target.preserve_path && !target.base_path.is_empty() {
+        format!("{}{}", target.base_path, req.path_and_query())
+    } else {
+        req.path_and_query()
+    }
+}
+
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection" | "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization" | "te"
             | "trailer" | "transfer-encoding" | "upgrade"
     )
+}
+
+/// The protocol a request asks to upgrade to (`Connection: upgrade` + `Upgrade: x`).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<String> {
+    let connection_upgrade = headers
+        .get_all(header::CONNECTION)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if !connection_upgrade {
+        return None;
+    }
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// Whether a request head announces a body (HTTP/1.1 framing; h2 requests stream anyway).
@@ -139,18 +169,22 @@ fn has_body(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.trim() != "0")
 }
 
-/// Forwards `req` to `target` and streams the response back.
+/// Forwards `req` to `target` and streams the response back: protocol upgrades through a
+/// byte tunnel, `h2c://` servers over HTTP/2 with prior knowledge, everything else with awc.
 pub async fn forward(
     client: &awc::Client,
     req: ProxyRequest,
     target: &Target,
     options: &ForwardOptions,
 ) -> Result<HttpResponse, ForwardError> {
-    let path = if target.preserve_path && !target.base_path.is_empty() {
-        format!("{}{}", target.base_path, req.path_and_query())
-    } else {
-        req.path_and_query()
-    };
+    if let Some(protocol) = upgrade_protocol(&req.headers) {
+        return tunnel::tunnel(req, &protocol, target, options).await;
+    }
+    if target.scheme == "h2c" {
+        let client = H2C.with(|c| c.clone());
+        return h2c::forward(&client, req, target, options).await;
+    }
+    let path = upstream_path(&req, target);
     let scheme = if target.scheme == "https" { "https" } else { "http" };
     let url = format!("{scheme}://{}{path}", target.authority);
     let mut upstream = client.request(req.method.clone(), url.as_str()).no_decompress();
