@@ -166,4 +166,28 @@ impl TestBus {
         }
         Ok(())
     }
+
+    /// Puts a certificate on the bus as the certificates service does: chain in clear,
+    /// private key sealed with `seal` under the record's key.
+    pub async fn put_certificate(
+        &self,
+        id: &str,
+        domains: &[&str],
+        chain_pem: &str,
+        key_pem: &str,
+        seal: &switchyard_bus::SealKey,
+    ) -> anyhow::Result<()> {
+        let key = switchyard_bus::keys::escape_token(id);
+        let record = switchyard_bus::messages::CertificateRecord {
+            domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+            chain_pem: chain_pem.to_owned(),
+            key: seal.seal(key_pem.as_bytes(), &key)?,
+            not_after: 4_102_444_800,
+            issuer: "CN=switchyard test CA".into(),
+            source: switchyard_bus::messages::CertificateSource::Acme { resolver: "test".into() },
+            stores: vec![],
+        };
+        self.buckets.certs.put(key, serde_json::to_vec(&record)?.into()).await?;
+        Ok(())
+    }
 }

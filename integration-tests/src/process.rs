@@ -177,6 +177,16 @@ pub struct Proxy {
 /// Starts a proxy against `nats_url` with a `web` entrypoint and an internal one, plus
 /// `extra_args`.
 pub fn start_proxy(instance: &str, nats_url: &str, extra_args: &[String]) -> anyhow::Result<Proxy> {
+    start_proxy_with(instance, nats_url, extra_args, &[])
+}
+
+/// [`start_proxy`] with environment variables.
+pub fn start_proxy_with(
+    instance: &str,
+    nats_url: &str,
+    extra_args: &[String],
+    env: &[(&str, String)],
+) -> anyhow::Result<Proxy> {
     let web: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let internal: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let mut args = vec![
@@ -192,12 +202,9 @@ pub fn start_proxy(instance: &str, nats_url: &str, extra_args: &[String]) -> any
         "2".into(),
     ];
     args.extend_from_slice(extra_args);
-    let process = Process::start(
-        &format!("proxy-{instance}"),
-        "switchyard-proxy",
-        &args,
-        &[("RUST_LOG", "info".into())],
-    )?;
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", "info".into()));
+    let process = Process::start(&format!("proxy-{instance}"), "switchyard-proxy", &args, &env)?;
     wait_for_port(web, Duration::from_secs(20)).with_context(|| process.log_text())?;
     wait_for_port(internal, Duration::from_secs(5))?;
     Ok(Proxy {

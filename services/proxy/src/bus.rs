@@ -17,11 +17,43 @@ use tracing::{info, warn};
 
 use crate::server::Shared;
 use crate::state::BusState;
+use crate::tls::{HostOptions, TlsAcceptor, TlsState};
+
+/// A TLS entrypoint whose per-host TLS options follow the configuration.
+#[derive(Clone)]
+pub struct TlsEntryPoint {
+    /// The entrypoint's name.
+    pub name: Arc<str>,
+    /// Its acceptor.
+    pub acceptor: Arc<TlsAcceptor>,
+    /// `entryPoints.<name>.http.tls.options`, for routers without their own.
+    pub default_options: Option<String>,
+}
+
+/// What the actor needs for TLS.
+pub struct TlsWiring {
+    /// The certificate store.
+    pub state: Arc<TlsState>,
+    /// The TLS entrypoints.
+    pub entry_points: Vec<TlsEntryPoint>,
+    /// The key that opens private keys on the bus (`None`: bus certificates are refused).
+    pub seal: Option<switchyard_bus::SealKey>,
+}
 
 /// Apply a config batch.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ApplyBatch(pub Batch);
+
+/// A key of the certificates or challenges bucket changed (`None`: deleted).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum BusEntry {
+    /// `switchyard_certs_v1`.
+    Certificate(String, Option<bytes::Bytes>),
+    /// `switchyard_challenges_v1`.
+    Challenge(String, Option<bytes::Bytes>),
+}
 
 /// A server's health changed.
 #[derive(Message)]
@@ -41,12 +73,106 @@ pub struct ConfigActor {
     started_at_ms: u64,
     client: async_nats::Client,
     replicas: usize,
+    tls: TlsWiring,
 }
 
 impl ConfigActor {
     /// An actor that will connect the buckets on start.
-    pub fn new(state: BusState, shared: Arc<Shared>, instance: String, client: async_nats::Client, replicas: usize) -> Self {
-        Self { state, shared, instance, started_at_ms: now_ms(), client, replicas }
+    pub fn new(
+        state: BusState,
+        shared: Arc<Shared>,
+        instance: String,
+        client: async_nats::Client,
+        replicas: usize,
+        tls: TlsWiring,
+    ) -> Self {
+        Self { state, shared, instance, started_at_ms: now_ms(), client, replicas, tls }
+    }
+
+    /// Applies a snapshot's TLS settings: certificates and options from the configuration,
+    /// and each TLS entrypoint's options per host.
+    fn apply_tls(&self, snapshot: &crate::snapshot::Snapshot) {
+        for problem in self.tls.state.apply_config(&snapshot.tls) {
+            warn!(%problem, "TLS configuration");
+        }
+        for ep in &self.tls.entry_points {
+            let mut builder = HostOptions::builder();
+            let routers = snapshot
+                .table
+                .routes()
+                .iter()
+                .filter(|r| r.on_entry_point(&ep.name))
+                .map(|r| (r.name.as_str(), &r.router));
+            for (router, e) in builder.add_routers(routers, ep.default_options.as_deref()) {
+                warn!(%router, error = %e, "TLS options of router");
+            }
+            let (hosts, conflicts) = builder.build();
+            for conflict in conflicts {
+                warn!(?conflict, "routers of one host name different TLS options; the host uses `default`");
+            }
+            ep.acceptor.set_host_options(hosts);
+        }
+    }
+
+    fn certificate(&self, key: &str, value: Option<&[u8]>) {
+        let Some(value) = value else {
+            self.tls.state.remove(key);
+            return;
+        };
+        let Some(seal) = &self.tls.seal else {
+            warn!(%key, "a certificate is on the bus but no bus secret is configured (busSecretFile / SWITCHYARD_BUS_SECRET)");
+            return;
+        };
+        match serde_json::from_slice::<switchyard_bus::messages::CertificateRecord>(value) {
+            Ok(record) => match self.tls.state.upsert_record(key, &record, seal) {
+                Ok(_) => info!(%key, domains = ?record.domains, "certificate from the bus"),
+                Err(e) => warn!(%key, error = %e, "certificate from the bus refused"),
+            },
+            Err(e) => warn!(%key, error = %e, "certificate record does not decode"),
+        }
+    }
+
+    fn challenge(&self, key: &str, value: Option<&[u8]>) {
+        if let Some(token_key) = key.strip_prefix("http01.") {
+            let mut map = (**self.shared.acme_http01.load()).clone();
+            match value.map(serde_json::from_slice::<switchyard_bus::messages::Http01Challenge>) {
+                Some(Ok(challenge)) => {
+                    map.insert(challenge.token, challenge.key_authorization);
+                }
+                Some(Err(e)) => {
+                    warn!(%key, error = %e, "HTTP-01 challenge does not decode");
+                    return;
+                }
+                None => {
+                    if let Ok(token) = switchyard_bus::keys::unescape_token(token_key) {
+                        map.remove(&token);
+                    }
+                }
+            }
+            self.shared.acme_http01.store(Arc::new(map));
+        } else if let Some(domain_key) = key.strip_prefix("tlsalpn01.") {
+            match value {
+                None => {
+                    if let Ok(domain) = switchyard_bus::keys::unescape_token(domain_key) {
+                        self.tls.state.remove_challenge(&domain);
+                    }
+                }
+                Some(bytes) => {
+                    let Some(seal) = &self.tls.seal else {
+                        warn!(%key, "a TLS-ALPN-01 challenge is on the bus but no bus secret is configured");
+                        return;
+                    };
+                    match serde_json::from_slice::<switchyard_bus::messages::TlsAlpn01Challenge>(bytes) {
+                        Ok(challenge) => {
+                            if let Err(e) = self.tls.state.upsert_challenge_record(key, &challenge, seal) {
+                                warn!(%key, error = %e, "TLS-ALPN-01 challenge refused");
+                            }
+                        }
+                        Err(e) => warn!(%key, error = %e, "TLS-ALPN-01 challenge does not decode"),
+                    }
+                }
+            }
+        }
     }
 
     fn heartbeat(&self) -> Heartbeat {
@@ -131,6 +257,8 @@ impl Handler<Connected> for ConfigActor {
                 attempt += 1;
             }
         });
+        spawn_watch(buckets.certs.clone(), ctx.address(), BusEntry::Certificate);
+        spawn_watch(buckets.challenges.clone(), ctx.address(), BusEntry::Challenge);
         let proxies = buckets.proxies.clone();
         ctx.run_interval(Duration::from_secs(5), move |actor, _| {
             let beat = actor.heartbeat();
@@ -164,6 +292,7 @@ impl Handler<ApplyBatch> for ConfigActor {
         for (router, reasons) in &snapshot.disabled {
             warn!(router = %router, reasons = ?reasons, "router disabled");
         }
+        self.apply_tls(&snapshot);
         self.shared.snapshot.store(snapshot);
     }
 }
@@ -175,4 +304,43 @@ impl Handler<HealthChanged> for ConfigActor {
         let current = self.shared.snapshot.load();
         self.state.set_health(&current, &h.service, &h.server, h.up);
     }
+}
+
+impl Handler<BusEntry> for ConfigActor {
+    type Result = ();
+
+    fn handle(&mut self, entry: BusEntry, _: &mut Self::Context) {
+        match entry {
+            BusEntry::Certificate(key, value) => self.certificate(&key, value.as_deref()),
+            BusEntry::Challenge(key, value) => self.challenge(&key, value.as_deref()),
+        }
+    }
+}
+
+/// Follows every key of `kv` (current values first), forever, sending each to the actor.
+fn spawn_watch(
+    kv: async_nats::jetstream::kv::Store,
+    addr: Addr<ConfigActor>,
+    wrap: fn(String, Option<bytes::Bytes>) -> BusEntry,
+) {
+    actix::spawn(async move {
+        let mut attempt = 0;
+        loop {
+            match kv.watch_with_history(">").await {
+                Ok(mut watch) => {
+                    attempt = 0;
+                    while let Some(Ok(entry)) = watch.next().await {
+                        let value = match entry.operation {
+                            async_nats::jetstream::kv::Operation::Put => Some(entry.value),
+                            _ => None,
+                        };
+                        addr.do_send(wrap(entry.key, value));
+                    }
+                }
+                Err(e) => warn!(error = %e, "watch failed"),
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
+        }
+    });
 }

@@ -277,13 +277,13 @@ impl StaticConfig {
                 switchyard_http_normalize::parse_trusted_ip(ip)
                     .map_err(|e| invalid(format!("entryPoints.{name}.forwardedHeaders.trustedIPs[{i}]"), e.to_string()))?;
             }
-            if let Some(r) = &ep.http.redirections {
-                if !self.entry_points.contains_key(&r.entry_point.to) {
-                    return Err(invalid(
-                        format!("entryPoints.{name}.http.redirections.entryPoint.to"),
-                        format!("entrypoint {:?} does not exist", r.entry_point.to),
-                    ));
-                }
+            if let Some(r) = &ep.http.redirections
+                && !self.entry_points.contains_key(&r.entry_point.to)
+            {
+                return Err(invalid(
+                    format!("entryPoints.{name}.http.redirections.entryPoint.to"),
+                    format!("entrypoint {:?} does not exist", r.entry_point.to),
+                ));
             }
         }
         if !self.internal.address.is_empty() {

@@ -10,6 +10,7 @@ mod server;
 mod service;
 mod snapshot;
 mod state;
+mod tls;
 mod upstream;
 
 use std::path::PathBuf;
@@ -80,6 +81,18 @@ fn load_config(args: &Args) -> anyhow::Result<StaticConfig> {
     Ok(config)
 }
 
+/// The bus secret: `SWITCHYARD_BUS_SECRET`, else the file `busSecretFile`, else none
+/// (certificates on the bus are then refused, with a warning).
+fn load_seal_key(config: &StaticConfig) -> anyhow::Result<Option<switchyard_bus::SealKey>> {
+    let text = match (std::env::var("SWITCHYARD_BUS_SECRET"), &config.bus_secret_file) {
+        (Ok(text), _) => text,
+        (Err(_), Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("busSecretFile {}", path.display()))?,
+        (Err(_), None) => return Ok(None),
+    };
+    Ok(Some(switchyard_bus::SealKey::parse(&text)?))
+}
+
 fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -105,14 +118,16 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::from_pointee(Snapshot::default()),
         server_name: instance.clone(),
+        acme_http01: ArcSwap::from_pointee(Default::default()),
     });
+    let tls_state = Arc::new(tls::TlsState::new().context("generating the default certificate")?);
+    let seal = load_seal_key(&config)?;
+    let mut tls_entry_points = Vec::new();
     let client = switchyard_bus::nats::connect(&config.nats, &format!("switchyard-proxy {instance}")).await?;
     let state = BusState::new(
         config.entry_points.keys().cloned(),
         ProviderPrecedence::new(config.provider_precedence.clone()),
     );
-    bus::ConfigActor::new(state, shared.clone(), instance.clone(), client, config.nats.replicas.unwrap_or(1)).start();
-
     let grace = config.entry_points.values().filter_map(|e| e.transport.life_cycle.grace_time_out.as_std()).max();
     let mut builder = actix_server::Server::build()
         .shutdown_timeout(grace.unwrap_or(Duration::from_secs(10)).as_secs().max(1));
@@ -137,23 +152,48 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
             .iter()
             .map(|ip| parse_trusted_ip(ip))
             .collect::<Result<Vec<_>, _>>()?;
+        let read_timeout = ep.transport.responding_timeouts.read_timeout.as_std().unwrap_or(Duration::ZERO);
+        let idle_timeout = ep.transport.responding_timeouts.idle_timeout.as_std().unwrap_or(Duration::ZERO);
+        let acceptor = ep.http.tls.as_ref().map(|_| {
+            let handshake = if read_timeout.is_zero() { tls::DEFAULT_HANDSHAKE_TIMEOUT } else { read_timeout };
+            Arc::new(tls::TlsAcceptor::new(tls_state.clone()).with_handshake_timeout(handshake))
+        });
         let state = web::Data::new(EntryPointState {
+            tls_acceptor: acceptor.clone(),
             name: Arc::from(name.as_str()),
-            tls: false,
+            tls: ep.http.tls.is_some(),
             port: local.port(),
             forwarded: ForwardedConfig { trusted_ips: trusted, insecure: ep.forwarded_headers.insecure },
             redirect,
         });
         let shared = web::Data::new(shared.clone());
-        let read_timeout = ep.transport.responding_timeouts.read_timeout.as_std().unwrap_or(Duration::ZERO);
-        let idle_timeout = ep.transport.responding_timeouts.idle_timeout.as_std().unwrap_or(Duration::ZERO);
-        info!(entrypoint = %name, address = %local, "listening");
-        builder = builder.listen(name.clone(), listener, move || {
-            let app = App::new()
+        let app_factory = move || {
+            App::new()
                 .app_data(state.clone())
                 .app_data(shared.clone())
                 .app_data(web::Data::new(WorkerCtx { client: upstream::client() }))
-                .default_service(web::to(server::handle));
+                .default_service(web::to(server::handle))
+        };
+        if let (Some(ep_tls), Some(acceptor)) = (&ep.http.tls, acceptor) {
+            info!(entrypoint = %name, address = %local, "listening (TLS)");
+            tls_entry_points.push(bus::TlsEntryPoint {
+                name: Arc::from(name.as_str()),
+                acceptor: acceptor.clone(),
+                default_options: (!ep_tls.options.is_empty()).then(|| ep_tls.options.clone()),
+            });
+            builder = tls::listen_tls(
+                builder,
+                name,
+                listener,
+                acceptor,
+                tls::HttpSettings { keep_alive: idle_timeout, client_request_timeout: read_timeout },
+                app_factory,
+            )?;
+            continue;
+        }
+        info!(entrypoint = %name, address = %local, "listening");
+        builder = builder.listen(name.clone(), listener, move || {
+            let app = app_factory();
             HttpService::build()
                 .keep_alive(idle_timeout)
                 .client_request_timeout(read_timeout)
@@ -178,6 +218,15 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
                 .tcp()
         })?;
     }
+    bus::ConfigActor::new(
+        state,
+        shared.clone(),
+        instance.clone(),
+        client,
+        config.nats.replicas.unwrap_or(1),
+        bus::TlsWiring { state: tls_state, entry_points: tls_entry_points, seal },
+    )
+    .start();
     builder.run().await?;
     info!("stopped");
     Ok(())

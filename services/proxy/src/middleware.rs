@@ -5,6 +5,18 @@
 //! or change the response `next` returns. Middlewares are compiled from the configuration
 //! once per snapshot; handling a request only reads them.
 
+pub mod add_prefix;
+pub mod headers;
+pub mod redirect_regex;
+pub mod redirect_scheme;
+pub mod replace_path;
+pub mod replace_path_regex;
+pub mod strip_prefix;
+pub mod strip_prefix_regex;
+#[cfg(test)]
+pub mod testing;
+pub mod util;
+
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
@@ -51,7 +63,26 @@ pub struct BuildError(pub String);
 /// Compiles one middleware from its configuration. `chain` middlewares are flattened by
 /// the caller (see [`crate::snapshot`]) and never reach this function.
 pub fn build(spec: &Spec) -> Result<Arc<dyn Middleware>, BuildError> {
-    match spec {
-        other => Err(BuildError(format!("middleware type {:?} is not supported yet", other.type_name()))),
-    }
+    Ok(match spec {
+        Spec::AddPrefix(s) => Arc::new(add_prefix::AddPrefix::new(s)?),
+        Spec::Headers(s) => Arc::new(headers::Headers::new(s)?),
+        Spec::RedirectRegex(s) => Arc::new(redirect_regex::RedirectRegex::new(s)?),
+        Spec::RedirectScheme(s) => Arc::new(redirect_scheme::RedirectScheme::new(s)?),
+        Spec::ReplacePath(s) => Arc::new(replace_path::ReplacePath::new(s)?),
+        Spec::ReplacePathRegex(s) => Arc::new(replace_path_regex::ReplacePathRegex::new(s)?),
+        Spec::StripPrefix(s) => Arc::new(strip_prefix::StripPrefix::new(s)?),
+        Spec::StripPrefixRegex(s) => Arc::new(strip_prefix_regex::StripPrefixRegex::new(s)?),
+        // Defensive: the snapshot replaces a chain by its members before building.
+        Spec::Chain(_) => {
+            let message = "a chain must be flattened into its members before it is built";
+            return Err(BuildError(message.to_owned()));
+        }
+        other => {
+            let message = format!(
+                "middleware type {:?} is not supported yet",
+                other.type_name()
+            );
+            return Err(BuildError(message));
+        }
+    })
 }

@@ -2,6 +2,7 @@
 //! normalises the request, looks up the router in the current snapshot, and runs the
 //! router's middlewares and service. It never waits on an actor.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -27,7 +28,13 @@ pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
     /// The value of X-Forwarded-Server.
     pub server_name: String,
+    /// Pending ACME HTTP-01 challenges: token -> key authorization, answered by every
+    /// replica ahead of all routers.
+    pub acme_http01: ArcSwap<HashMap<String, String>>,
 }
+
+/// Where ACME HTTP-01 challenges are fetched.
+const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
 /// A redirection of a whole entrypoint (`http.redirections.entryPoint`).
 #[derive(Debug, Clone)]
@@ -52,6 +59,8 @@ pub struct EntryPointState {
     pub forwarded: ForwardedConfig,
     /// Redirect everything elsewhere.
     pub redirect: Option<EntryRedirect>,
+    /// The TLS acceptor of a TLS entrypoint (for the misdirected-request check).
+    pub tls_acceptor: Option<Arc<crate::tls::TlsAcceptor>>,
 }
 
 /// The request as the rule matchers see it.
@@ -113,7 +122,21 @@ pub async fn handle(
         }
     };
     let host = canonical_host(&host_header);
+    // Domain fronting: a Host whose TLS options differ from those the SNI was handshaken
+    // with gets 421, as in Traefik.
+    if let Some(acceptor) = &ep.tls_acceptor
+        && let Some(info) = req.conn_data::<crate::tls::TlsInfo>()
+        && acceptor.is_misdirected(info.server_name.as_deref(), &host)
+    {
+        return plain(StatusCode::MISDIRECTED_REQUEST, "421 Misdirected Request");
+    }
     let peer = req.peer_addr().unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+
+    if let Some(token) = target.path.strip_prefix(ACME_CHALLENGE_PREFIX)
+        && let Some(answer) = shared.acme_http01.load().get(token)
+    {
+        return HttpResponse::Ok().content_type("text/plain").body(answer.clone());
+    }
 
     if let Some(redirect) = &ep.redirect {
         return redirect_entry_point(redirect, &host, target.request_uri().as_ref());

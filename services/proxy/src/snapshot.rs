@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub disabled: BTreeMap<String, Vec<String>>,
     /// Every load-balancer server, for health updates.
     pub servers: ServerIndex,
+    /// The merged `tls` section (certificates from files, options, stores).
+    pub tls: switchyard_model::tls::TlsConfig,
 }
 
 impl Snapshot {
@@ -47,7 +49,8 @@ impl Snapshot {
                 disabled.insert(name.clone(), d.problems.iter().map(|p| p.display_with_provider(&d.provider)).collect());
             }
         }
-        let mut services = service::Builder::new(&merged.config.http.services);
+        let mut services =
+            service::Builder::with_transports(&merged.config.http.services, &merged.config.http.servers_transports);
         let mut middlewares: HashMap<String, Result<Arc<dyn Middleware>, BuildError>> = HashMap::new();
         let mut handlers = HashMap::new();
         let mut table_input = merged.clone();
@@ -78,7 +81,14 @@ impl Snapshot {
                 server.set_up(false);
             }
         }
-        Self { revision, table: RouteTable::build(&table_input, precedence), handlers, disabled, servers }
+        Self {
+            revision,
+            table: RouteTable::build(&table_input, precedence),
+            handlers,
+            disabled,
+            servers,
+            tls: merged.config.tls.clone(),
+        }
     }
 }
 

@@ -76,9 +76,4 @@ impl BusState {
             state.set_up(up);
         }
     }
-
-    /// The revision of the last applied config entry.
-    pub fn revision(&self) -> u64 {
-        self.revision
-    }
 }

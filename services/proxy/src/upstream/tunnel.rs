@@ -38,10 +38,11 @@ pub async fn tunnel(
     let host = if options.pass_host_header { req.host.as_str() } else { target.authority.as_str() };
     head.push_str(&format!("host: {host}\r\n"));
     for (name, value) in req.headers.iter() {
-        if name != actix_web::http::header::HOST && !is_hop_by_hop(name) {
-            if let Ok(value) = value.to_str() {
-                head.push_str(&format!("{name}: {value}\r\n"));
-            }
+        if name != actix_web::http::header::HOST
+            && !is_hop_by_hop(name)
+            && let Ok(value) = value.to_str()
+        {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
     head.push_str(&format!("connection: Upgrade\r\nupgrade: {protocol}\r\n\r\n"));
@@ -76,7 +77,7 @@ pub async fn tunnel(
         response.upgrade(protocol);
     }
     let leftover = buf.freeze();
-    let (mut server_read, mut server_write) = server.into_split();
+    let (server_read, mut server_write) = server.into_split();
     if status == StatusCode::SWITCHING_PROTOCOLS {
         // Client → server.
         let mut payload = req.body;
