@@ -14,9 +14,12 @@ test:
     cargo nextest run --workspace --no-fail-fast
     cargo test --workspace --doc
 
-# Benchmarks; each reports ratios against a baseline measured in the same run.
+# Benchmarks; each reports ratios against a baseline measured in the same run. The proxy
+# benchmark (BENCH_SECONDS per run, BENCH_ROUNDS) writes target/bench-proxy.md.
 bench:
     cargo bench -p switchyard-routing --bench lookup
+    cargo build --release -p switchyard-proxy -p switchyard-whoami -p switchyard-integration-tests --bin switchyard-proxy --bin switchyard-whoami --bin bench-proxy
+    "${CARGO_TARGET_DIR:-target}/release/bench-proxy"
 
 # Build the local NATS image (static nats-server from PyPI; no registry needed).
 image-nats:

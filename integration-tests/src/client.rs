@@ -117,7 +117,11 @@ pub async fn get_timed_chunks(
 ) -> anyhow::Result<(u16, Vec<(Duration, Bytes)>)> {
     let start = std::time::Instant::now();
     let req = hyper::Request::builder()
-        .uri(if h2c { format!("http://{host}{path}") } else { format!("http://{addr}{path}") })
+        .uri(if h2c {
+            format!("http://{host}{path}")
+        } else {
+            format!("http://{addr}{path}")
+        })
         .header("host", host)
         .body(Full::new(Bytes::new()))?;
     let response = if h2c {

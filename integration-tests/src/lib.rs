@@ -184,10 +184,15 @@ impl TestBus {
             key: seal.seal(key_pem.as_bytes(), &key)?,
             not_after: 4_102_444_800,
             issuer: "CN=switchyard test CA".into(),
-            source: switchyard_bus::messages::CertificateSource::Acme { resolver: "test".into() },
+            source: switchyard_bus::messages::CertificateSource::Acme {
+                resolver: "test".into(),
+            },
             stores: vec![],
         };
-        self.buckets.certs.put(key, serde_json::to_vec(&record)?.into()).await?;
+        self.buckets
+            .certs
+            .put(key, serde_json::to_vec(&record)?.into())
+            .await?;
         Ok(())
     }
 }

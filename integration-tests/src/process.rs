@@ -204,7 +204,12 @@ pub fn start_proxy_with(
     args.extend_from_slice(extra_args);
     let mut env = env.to_vec();
     env.push(("RUST_LOG", "info".into()));
-    let process = Process::start(&format!("proxy-{instance}"), "switchyard-proxy", &args, &env)?;
+    let process = Process::start(
+        &format!("proxy-{instance}"),
+        "switchyard-proxy",
+        &args,
+        &env,
+    )?;
     wait_for_port(web, Duration::from_secs(20)).with_context(|| process.log_text())?;
     wait_for_port(internal, Duration::from_secs(5))?;
     Ok(Proxy {

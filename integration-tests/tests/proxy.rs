@@ -255,19 +255,27 @@ async fn websocket_echo_through_the_proxy() -> anyhow::Result<()> {
     let a = start_whoami("a")?;
     let proxy = start_proxy("p1", &nats.url, &[])?;
     let mut bus = TestBus::connect(&nats.url).await?;
-    bus.publish("file", whoami_config("ws.test", &[a.url()])).await?;
-    eventually(Duration::from_secs(10), "the route", || served(proxy.web, "ws.test")).await?;
+    bus.publish("file", whoami_config("ws.test", &[a.url()]))
+        .await?;
+    eventually(Duration::from_secs(10), "the route", || {
+        served(proxy.web, "ws.test")
+    })
+    .await?;
 
     let tcp = tokio::net::TcpStream::connect(proxy.web).await?;
     let (mut ws, response) = tokio_tungstenite::client_async("ws://ws.test/ws", tcp).await?;
     assert_eq!(response.status().as_u16(), 101);
     for text in ["hello", "through the proxy"] {
         ws.send(Message::text(text)).await?;
-        let echoed = tokio::time::timeout(Duration::from_secs(5), ws.next()).await?.expect("a message")?;
+        let echoed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await?
+            .expect("a message")?;
         assert_eq!(echoed.into_text()?.as_str(), text);
     }
     ws.send(Message::binary(vec![1u8, 2, 3])).await?;
-    let echoed = tokio::time::timeout(Duration::from_secs(5), ws.next()).await?.expect("a message")?;
+    let echoed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await?
+        .expect("a message")?;
     assert_eq!(echoed.into_data().as_ref(), &[1u8, 2, 3]);
     ws.close(None).await?;
     Ok(())
@@ -294,24 +302,56 @@ async fn streamed_bodies_pass_as_they_come_h1_sse_and_h2c() -> anyhow::Result<()
         }}),
     )
     .await?;
-    eventually(Duration::from_secs(10), "the routes", || served(proxy.web, "sse.test")).await?;
+    eventually(Duration::from_secs(10), "the routes", || {
+        served(proxy.web, "sse.test")
+    })
+    .await?;
 
     let cases = [
-        ("server-sent events over HTTP/1.1", "sse.test", "/sse?count=4&interval_ms=300", false),
-        ("h2c backend, h1 client", "h2c.test", "/stream?count=4&interval_ms=300", false),
-        ("h2c backend, h2c client", "h2c.test", "/stream?count=4&interval_ms=300", true),
+        (
+            "server-sent events over HTTP/1.1",
+            "sse.test",
+            "/sse?count=4&interval_ms=300",
+            false,
+        ),
+        (
+            "h2c backend, h1 client",
+            "h2c.test",
+            "/stream?count=4&interval_ms=300",
+            false,
+        ),
+        (
+            "h2c backend, h2c client",
+            "h2c.test",
+            "/stream?count=4&interval_ms=300",
+            true,
+        ),
     ];
     for (case, host, path, h2c_client) in cases {
-        let (status, chunks) =
-            switchyard_integration_tests::client::get_timed_chunks(proxy.web, host, path, h2c_client).await?;
+        let (status, chunks) = switchyard_integration_tests::client::get_timed_chunks(
+            proxy.web, host, path, h2c_client,
+        )
+        .await?;
         assert_eq!(status, 200, "{case}");
-        let text: String = chunks.iter().map(|(_, c)| String::from_utf8_lossy(c).into_owned()).collect();
-        assert!(text.contains("event 3") || text.contains("chunk 3"), "{case}: {text}");
+        let text: String = chunks
+            .iter()
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        assert!(
+            text.contains("event 3") || text.contains("chunk 3"),
+            "{case}: {text}"
+        );
         let first = chunks.first().map(|(t, _)| *t).unwrap_or_default();
         let last = chunks.last().map(|(t, _)| *t).unwrap_or_default();
         // Four events 300 ms apart: the first must arrive long before the last is produced.
-        assert!(last >= Duration::from_millis(800), "{case}: whole body took {last:?}");
-        assert!(first < Duration::from_millis(500), "{case}: first chunk after {first:?}: buffered?");
+        assert!(
+            last >= Duration::from_millis(800),
+            "{case}: whole body took {last:?}"
+        );
+        assert!(
+            first < Duration::from_millis(500),
+            "{case}: first chunk after {first:?}: buffered?"
+        );
     }
     Ok(())
 }

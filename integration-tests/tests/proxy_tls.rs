@@ -16,15 +16,21 @@ struct TestCa {
 
 fn test_ca() -> anyhow::Result<TestCa> {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "switchyard test CA");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "switchyard test CA");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let key = rcgen::KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
-    Ok(TestCa { cert, issuer: rcgen::Issuer::new(params, key) })
+    Ok(TestCa {
+        cert,
+        issuer: rcgen::Issuer::new(params, key),
+    })
 }
 
 fn leaf(ca: &TestCa, names: &[&str]) -> anyhow::Result<(String, String)> {
-    let params = rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
+    let params =
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
     let key = rcgen::KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca.issuer)?;
     Ok((cert.pem(), key.serialize_pem()))
@@ -37,13 +43,26 @@ async fn https_get(
     host: &str,
     roots: &rustls::RootCertStore,
 ) -> anyhow::Result<(CertificateDer<'static>, String)> {
-    let mut config = rustls::ClientConfig::builder().with_root_certificates(roots.clone()).with_no_client_auth();
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(addr).await?;
-    let mut tls = connector.connect(ServerName::try_from(sni.to_owned())?, tcp).await?;
-    let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).cloned().expect("a certificate");
-    tls.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut tls = connector
+        .connect(ServerName::try_from(sni.to_owned())?, tcp)
+        .await?;
+    let peer = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .cloned()
+        .expect("a certificate");
+    tls.write_all(
+        format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut response)).await??;
     Ok((peer, String::from_utf8_lossy(&response).into_owned()))
@@ -58,7 +77,9 @@ async fn a_certificate_published_on_the_bus_is_served_by_sni() -> anyhow::Result
     let config = std::env::temp_dir().join(format!("switchyard-tls-{}.yml", std::process::id()));
     std::fs::write(
         &config,
-        format!("entryPoints:\n  websecure:\n    address: \"127.0.0.1:{port}\"\n    http:\n      tls: {{}}\n"),
+        format!(
+            "entryPoints:\n  websecure:\n    address: \"127.0.0.1:{port}\"\n    http:\n      tls: {{}}\n"
+        ),
     )?;
     let seal = switchyard_bus::SealKey::generate()?;
     let proxy = start_proxy_with(
@@ -80,21 +101,28 @@ async fn a_certificate_published_on_the_bus_is_served_by_sni() -> anyhow::Result
     .await?;
     let ca = test_ca()?;
     let (chain, key) = leaf(&ca, &["secure.test"])?;
-    bus.put_certificate("secure.test", &["secure.test"], &chain, &key, &seal).await?;
+    bus.put_certificate("secure.test", &["secure.test"], &chain, &key, &seal)
+        .await?;
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.cert.der().clone())?;
     let expected_leaf = CertificateDer::from_pem_slice(chain.as_bytes())?;
-    eventually(Duration::from_secs(15), "the bus certificate to be served for secure.test", || {
-        let roots = roots.clone();
-        let expected_leaf = expected_leaf.clone();
-        async move {
-            match https_get(websecure, "secure.test", "secure.test", &roots).await {
-                Ok((peer, response)) => peer == expected_leaf && response.starts_with("HTTP/1.1 200"),
-                Err(_) => false,
+    eventually(
+        Duration::from_secs(15),
+        "the bus certificate to be served for secure.test",
+        || {
+            let roots = roots.clone();
+            let expected_leaf = expected_leaf.clone();
+            async move {
+                match https_get(websecure, "secure.test", "secure.test", &roots).await {
+                    Ok((peer, response)) => {
+                        peer == expected_leaf && response.starts_with("HTTP/1.1 200")
+                    }
+                    Err(_) => false,
+                }
             }
-        }
-    })
+        },
+    )
     .await
     .map_err(|e| anyhow::anyhow!("{e}\n{}", proxy.process.log_text()))?;
     let (_, response) = https_get(websecure, "secure.test", "secure.test", &roots).await?;
@@ -103,7 +131,10 @@ async fn a_certificate_published_on_the_bus_is_served_by_sni() -> anyhow::Result
 
     // Another SNI gets the default certificate (which the test CA did not sign).
     let other = https_get(websecure, "other.test", "other.test", &roots).await;
-    assert!(other.is_err(), "the default certificate is not trusted by the test CA");
+    assert!(
+        other.is_err(),
+        "the default certificate is not trusted by the test CA"
+    );
     Ok(())
 }
 

@@ -11,7 +11,6 @@ use anyhow::{Context as _, bail};
 /// Every wait on a process or a port ends after this long.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-
 /// `ppid`, `utime + stime` and the start time (clock ticks) from `/proc/<pid>/stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
@@ -74,7 +73,10 @@ pub fn process_tree(root: u32) -> Vec<u32> {
 }
 
 pub fn cpu_ticks(pids: &[u32]) -> u64 {
-    pids.iter().filter_map(|&p| stat_of(p)).map(|s| s.ticks).sum()
+    pids.iter()
+        .filter_map(|&p| stat_of(p))
+        .map(|s| s.ticks)
+        .sum()
 }
 
 pub fn rss_kib(pids: &[u32]) -> u64 {
@@ -224,7 +226,6 @@ impl Drop for Started {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +269,4 @@ mod tests {
         assert!(rss_kib(&[me]) > 0);
         assert!(stat_of(me).is_some());
     }
-
 }

@@ -40,8 +40,6 @@ pub struct Sample {
     pub problem: Option<String>,
 }
 
-
-
 pub fn median(mut values: Vec<f64>) -> Option<f64> {
     values.retain(|v| v.is_finite());
     values.sort_by(f64::total_cmp);
@@ -69,7 +67,12 @@ pub struct Row {
 }
 
 /// Medians of `samples` (one per round, in round order) against `direct` (same rounds).
-pub fn row_of(target: Target, samples: &[Sample], direct: &[Sample], rss_idle_kib: u64) -> Option<Row> {
+pub fn row_of(
+    target: Target,
+    samples: &[Sample],
+    direct: &[Sample],
+    rss_idle_kib: u64,
+) -> Option<Row> {
     let pick = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
     let ratios = samples
         .iter()
@@ -168,7 +171,6 @@ pub fn verdict(rows: &[Row]) -> String {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,8 +208,16 @@ mod tests {
     #[test]
     fn ratios_are_taken_per_round() {
         // Round 2's direct run is slow; pairing by round keeps it from skewing the ratio.
-        let direct = [sample(100.0, 5.0, false), sample(50.0, 5.0, false), sample(100.0, 5.0, false)];
-        let proxied = [sample(80.0, 9.0, false), sample(40.0, 11.0, false), sample(80.0, 10.0, false)];
+        let direct = [
+            sample(100.0, 5.0, false),
+            sample(50.0, 5.0, false),
+            sample(100.0, 5.0, false),
+        ];
+        let proxied = [
+            sample(80.0, 9.0, false),
+            sample(40.0, 11.0, false),
+            sample(80.0, 10.0, false),
+        ];
         let row = row_of(Target::Switchyard, &proxied, &direct, 1024);
         let row = row.unwrap_or_else(|| panic!("a row"));
         assert!((row.ratio - 0.8).abs() < 1e-9, "{}", row.ratio);
@@ -238,11 +248,51 @@ mod tests {
         let n = row(Target::Nginx, 0.5, 20.0, 0);
         let h = row(Target::Haproxy, 0.6, 18.0, 0);
         let cases = [
-            ("better than both", vec![d.clone(), row(Target::Switchyard, 0.7, 15.0, 0), n.clone(), h.clone()], "target MET"),
-            ("cpu above haproxy", vec![d.clone(), row(Target::Switchyard, 0.7, 19.0, 0), n.clone(), h.clone()], "target NOT MET"),
-            ("ratio below haproxy", vec![d.clone(), row(Target::Switchyard, 0.55, 15.0, 0), n.clone(), h.clone()], "target NOT MET"),
-            ("errors", vec![d.clone(), row(Target::Switchyard, 0.7, 15.0, 1), n.clone(), h.clone()], "target NOT MET"),
-            ("no haproxy", vec![d.clone(), row(Target::Switchyard, 0.7, 15.0, 0), n.clone()], "target: not assessed"),
+            (
+                "better than both",
+                vec![
+                    d.clone(),
+                    row(Target::Switchyard, 0.7, 15.0, 0),
+                    n.clone(),
+                    h.clone(),
+                ],
+                "target MET",
+            ),
+            (
+                "cpu above haproxy",
+                vec![
+                    d.clone(),
+                    row(Target::Switchyard, 0.7, 19.0, 0),
+                    n.clone(),
+                    h.clone(),
+                ],
+                "target NOT MET",
+            ),
+            (
+                "ratio below haproxy",
+                vec![
+                    d.clone(),
+                    row(Target::Switchyard, 0.55, 15.0, 0),
+                    n.clone(),
+                    h.clone(),
+                ],
+                "target NOT MET",
+            ),
+            (
+                "errors",
+                vec![
+                    d.clone(),
+                    row(Target::Switchyard, 0.7, 15.0, 1),
+                    n.clone(),
+                    h.clone(),
+                ],
+                "target NOT MET",
+            ),
+            (
+                "no haproxy",
+                vec![d.clone(), row(Target::Switchyard, 0.7, 15.0, 0), n.clone()],
+                "target: not assessed",
+            ),
         ];
         for (case, rows, expected) in cases {
             let got = verdict(&rows);
@@ -252,11 +302,16 @@ mod tests {
 
     #[test]
     fn the_table_has_a_row_per_target() {
-        let rows = [row(Target::Direct, 1.0, 5.0, 0), row(Target::Switchyard, 0.7, 15.0, 2)];
+        let rows = [
+            row(Target::Direct, 1.0, 5.0, 0),
+            row(Target::Switchyard, 0.7, 15.0, 2),
+        ];
         let table = render_table(&rows);
         assert_eq!(table.lines().count(), 4, "{table}");
-        assert!(table.contains("| switchyard ⚠ 2 run(s) with errors |"), "{table}");
+        assert!(
+            table.contains("| switchyard ⚠ 2 run(s) with errors |"),
+            "{table}"
+        );
         assert!(table.contains("| 0.70 | 15.0 |"), "{table}");
     }
-
 }

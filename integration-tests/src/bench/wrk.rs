@@ -2,7 +2,6 @@
 
 use anyhow::Context as _;
 
-
 /// What a `wrk --latency` run reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WrkReport {
@@ -17,7 +16,13 @@ pub struct WrkReport {
 
 /// `535.52us`, `1.20ms`, `2.00s`, `1.00m` in microseconds.
 pub fn parse_latency_us(text: &str) -> Option<f64> {
-    let units = [("us", 1.0), ("ms", 1e3), ("s", 1e6), ("m", 60e6), ("h", 3600e6)];
+    let units = [
+        ("us", 1.0),
+        ("ms", 1e3),
+        ("s", 1e6),
+        ("m", 60e6),
+        ("h", 3600e6),
+    ];
     units.iter().find_map(|(unit, scale)| {
         let number = text.strip_suffix(unit)?;
         number.parse::<f64>().ok().map(|n| n * scale)
@@ -78,7 +83,6 @@ pub fn parse_wrk(text: &str) -> anyhow::Result<WrkReport> {
         non_2xx,
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -153,8 +157,14 @@ Transfer/sec:    306.59KB
     fn wrk_output_without_figures_is_an_error() {
         let cases = [
             ("empty", ""),
-            ("no latency distribution", "  10 requests in 1.00s, 1.00KB read\nRequests/sec: 10.00\n"),
-            ("connection refused", "unable to connect to 127.0.0.1:1 Connection refused\n"),
+            (
+                "no latency distribution",
+                "  10 requests in 1.00s, 1.00KB read\nRequests/sec: 10.00\n",
+            ),
+            (
+                "connection refused",
+                "unable to connect to 127.0.0.1:1 Connection refused\n",
+            ),
         ];
         for (case, input) in cases {
             assert!(parse_wrk(input).is_err(), "{case}");
@@ -188,5 +198,4 @@ Transfer/sec:    306.59KB
             assert_eq!(parse_size_bytes(input), expected, "{case}");
         }
     }
-
 }

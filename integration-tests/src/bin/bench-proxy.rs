@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
 use crate::procs::{
     Child, START_TIMEOUT, Started, clock_ticks_per_second, cpu_ticks, process_tree, rss_kib,
 };
 use crate::report::{Row, Sample, Target, latency, render_table, row_of, verdict};
 use crate::wrk::parse_wrk;
+use anyhow::{Context as _, bail};
 use serde_json::json;
 use switchyard_integration_tests::client::get;
 use switchyard_integration_tests::process::{bin_dir, free_port};
@@ -127,7 +127,11 @@ fn apt_get(args: &[&str]) -> bool {
 
 /// Finds wrk, nginx and HAProxy, installing Debian's packages for the missing ones.
 fn ensure_tools() -> anyhow::Result<Tools> {
-    let wanted = [("wrk", "wrk"), ("nginx", "nginx-light"), ("haproxy", "haproxy")];
+    let wanted = [
+        ("wrk", "wrk"),
+        ("nginx", "nginx-light"),
+        ("haproxy", "haproxy"),
+    ];
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(bin, _)| find_tool(bin).is_none())
@@ -378,9 +382,11 @@ async fn start_targets(
 
     let mut ready = Vec::new();
     for (target, addr, pid) in endpoints {
-        eventually(START_TIMEOUT, &format!("{} to serve /bench", target.name()), || {
-            serves_bench(addr)
-        })
+        eventually(
+            START_TIMEOUT,
+            &format!("{} to serve /bench", target.name()),
+            || serves_bench(addr),
+        )
         .await?;
         // Idle: started and checked with a single request, before any load.
         ready.push(Endpoint {
@@ -615,15 +621,9 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
         for connections in CONNECTIONS {
             for (b, body) in BODIES.iter().enumerate() {
                 for endpoint in &endpoints {
-                    let sample = measure(
-                        &wrk,
-                        endpoint,
-                        connections,
-                        *body,
-                        settings.seconds,
-                        ticks,
-                    )
-                    .await?;
+                    let sample =
+                        measure(&wrk, endpoint, connections, *body, settings.seconds, ticks)
+                            .await?;
                     eprintln!(
                         "round {round}/{}  c={connections:<3} {:<6} {:<10} {:>9.0} req/s  p99 {:>9}  {:>6.1} µs/req{}",
                         settings.rounds,
@@ -632,7 +632,11 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
                         sample.wrk.requests_per_second,
                         latency(sample.wrk.p99_us),
                         sample.cpu_us_per_request,
-                        if sample.problem.is_some() { "  ⚠ errors" } else { "" },
+                        if sample.problem.is_some() {
+                            "  ⚠ errors"
+                        } else {
+                            ""
+                        },
                     );
                     samples
                         .entry((connections, b, endpoint.target))
@@ -756,8 +760,24 @@ mod tests {
     #[test]
     fn settings_are_read_and_bounded() {
         let cases = [
-            ("defaults", None, None, Some(Settings { seconds: 5, rounds: 3 })),
-            ("given", Some("10"), Some("1"), Some(Settings { seconds: 10, rounds: 1 })),
+            (
+                "defaults",
+                None,
+                None,
+                Some(Settings {
+                    seconds: 5,
+                    rounds: 3,
+                }),
+            ),
+            (
+                "given",
+                Some("10"),
+                Some("1"),
+                Some(Settings {
+                    seconds: 10,
+                    rounds: 1,
+                }),
+            ),
             ("zero seconds", Some("0"), None, None),
             ("too many rounds", None, Some("1000"), None),
             ("not a number", Some("5s"), None, None),
@@ -783,7 +803,12 @@ mod tests {
             assert!(nginx.contains(needle), "nginx: {needle}");
         }
         let haproxy = haproxy_conf(listen, backend);
-        for needle in ["bind 127.0.0.1:9002", "server b1 127.0.0.1:9001", "nbthread 2", "http-reuse always"] {
+        for needle in [
+            "bind 127.0.0.1:9002",
+            "server b1 127.0.0.1:9001",
+            "nbthread 2",
+            "http-reuse always",
+        ] {
             assert!(haproxy.contains(needle), "haproxy: {needle}");
         }
         assert!(!haproxy.contains("log "), "haproxy logs nothing");

@@ -74,6 +74,7 @@ pub struct ConfigActor {
     client: async_nats::Client,
     replicas: usize,
     tls: TlsWiring,
+    metrics: Arc<crate::observe::Metrics>,
 }
 
 impl ConfigActor {
@@ -85,8 +86,18 @@ impl ConfigActor {
         client: async_nats::Client,
         replicas: usize,
         tls: TlsWiring,
+        metrics: Arc<crate::observe::Metrics>,
     ) -> Self {
-        Self { state, shared, instance, started_at_ms: now_ms(), client, replicas, tls }
+        Self {
+            state,
+            shared,
+            instance,
+            started_at_ms: now_ms(),
+            client,
+            replicas,
+            tls,
+            metrics,
+        }
     }
 
     /// Applies a snapshot's TLS settings: certificates and options from the configuration,
@@ -108,9 +119,23 @@ impl ConfigActor {
             }
             let (hosts, conflicts) = builder.build();
             for conflict in conflicts {
-                warn!(?conflict, "routers of one host name different TLS options; the host uses `default`");
+                warn!(
+                    ?conflict,
+                    "routers of one host name different TLS options; the host uses `default`"
+                );
             }
             ep.acceptor.set_host_options(hosts);
+        }
+    }
+
+    /// Exports every served certificate's expiry (`*_tls_certs_not_after`).
+    fn export_certificates(&self) {
+        self.metrics.clear_certs();
+        for (id, cert) in self.tls.state.certificates() {
+            let names = cert.names();
+            let cn = names.first().map(String::as_str).unwrap_or_default();
+            self.metrics
+                .set_cert_not_after(cn, &id, names, cert.not_after());
         }
     }
 
@@ -162,9 +187,15 @@ impl ConfigActor {
                         warn!(%key, "a TLS-ALPN-01 challenge is on the bus but no bus secret is configured");
                         return;
                     };
-                    match serde_json::from_slice::<switchyard_bus::messages::TlsAlpn01Challenge>(bytes) {
+                    match serde_json::from_slice::<switchyard_bus::messages::TlsAlpn01Challenge>(
+                        bytes,
+                    ) {
                         Ok(challenge) => {
-                            if let Err(e) = self.tls.state.upsert_challenge_record(key, &challenge, seal) {
+                            if let Err(e) = self
+                                .tls
+                                .state
+                                .upsert_challenge_record(key, &challenge, seal)
+                            {
                                 warn!(%key, error = %e, "TLS-ALPN-01 challenge refused");
                             }
                         }
@@ -186,7 +217,10 @@ impl ConfigActor {
                 .disabled
                 .iter()
                 .take(50)
-                .map(|(router, reasons)| DisabledRouter { router: router.clone(), reasons: reasons.clone() })
+                .map(|(router, reasons)| DisabledRouter {
+                    router: router.clone(),
+                    reasons: reasons.clone(),
+                })
                 .collect(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at_ms: self.started_at_ms,
@@ -227,11 +261,18 @@ impl Handler<Connected> for ConfigActor {
     fn handle(&mut self, Connected(buckets): Connected, ctx: &mut Self::Context) {
         info!("bus buckets open; following configuration and health");
         let addr = ctx.address();
-        actix::spawn(follow_config(buckets.config.clone(), move |event| match event {
-            Event::Apply(batch) => addr.do_send(ApplyBatch(batch)),
-            Event::Status(status) => tracing::debug!(provider = %status.provider, healthy = status.healthy, "provider status"),
-            Event::Rejected(e) => warn!(error = %e, "ignoring a config entry that does not follow the bus contract"),
-        }));
+        actix::spawn(follow_config(
+            buckets.config.clone(),
+            move |event| match event {
+                Event::Apply(batch) => addr.do_send(ApplyBatch(batch)),
+                Event::Status(status) => {
+                    tracing::debug!(provider = %status.provider, healthy = status.healthy, "provider status")
+                }
+                Event::Rejected(e) => {
+                    warn!(error = %e, "ignoring a config entry that does not follow the bus contract")
+                }
+            },
+        ));
         let addr = ctx.address();
         let health = buckets.health.clone();
         actix::spawn(async move {
@@ -247,7 +288,9 @@ impl Handler<Connected> for ConfigActor {
                             }
                             match serde_json::from_slice::<ServerHealth>(&entry.value) {
                                 Ok(h) => addr.do_send(HealthChanged(h)),
-                                Err(e) => warn!(key = %entry.key, error = %e, "ignoring a health entry"),
+                                Err(e) => {
+                                    warn!(key = %entry.key, error = %e, "ignoring a health entry")
+                                }
                             }
                         }
                     }
@@ -258,7 +301,11 @@ impl Handler<Connected> for ConfigActor {
             }
         });
         spawn_watch(buckets.certs.clone(), ctx.address(), BusEntry::Certificate);
-        spawn_watch(buckets.challenges.clone(), ctx.address(), BusEntry::Challenge);
+        spawn_watch(
+            buckets.challenges.clone(),
+            ctx.address(),
+            BusEntry::Challenge,
+        );
         let proxies = buckets.proxies.clone();
         ctx.run_interval(Duration::from_secs(5), move |actor, _| {
             let beat = actor.heartbeat();
@@ -293,6 +340,7 @@ impl Handler<ApplyBatch> for ConfigActor {
             warn!(router = %router, reasons = ?reasons, "router disabled");
         }
         self.apply_tls(&snapshot);
+        self.export_certificates();
         self.shared.snapshot.store(snapshot);
     }
 }
@@ -311,7 +359,10 @@ impl Handler<BusEntry> for ConfigActor {
 
     fn handle(&mut self, entry: BusEntry, _: &mut Self::Context) {
         match entry {
-            BusEntry::Certificate(key, value) => self.certificate(&key, value.as_deref()),
+            BusEntry::Certificate(key, value) => {
+                self.certificate(&key, value.as_deref());
+                self.export_certificates();
+            }
             BusEntry::Challenge(key, value) => self.challenge(&key, value.as_deref()),
         }
     }

@@ -31,7 +31,10 @@ pub enum ConfigError {
 }
 
 fn invalid(setting: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { setting: setting.into(), message: message.into() }
+    ConfigError::Invalid {
+        setting: setting.into(),
+        message: message.into(),
+    }
 }
 
 /// The whole static configuration.
@@ -187,7 +190,10 @@ pub struct RespondingTimeouts {
 
 impl Default for RespondingTimeouts {
     fn default() -> Self {
-        Self { read_timeout: Duration::from_secs(60), idle_timeout: Duration::from_secs(180) }
+        Self {
+            read_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(180),
+        }
     }
 }
 
@@ -201,7 +207,9 @@ pub struct LifeCycle {
 
 impl Default for LifeCycle {
     fn default() -> Self {
-        Self { grace_time_out: Duration::from_secs(10) }
+        Self {
+            grace_time_out: Duration::from_secs(10),
+        }
     }
 }
 
@@ -217,7 +225,10 @@ pub struct Internal {
 
 impl Default for Internal {
     fn default() -> Self {
-        Self { address: ":8082".into(), metrics_prefix: "traefik".into() }
+        Self {
+            address: ":8082".into(),
+            metrics_prefix: "traefik".into(),
+        }
     }
 }
 
@@ -233,7 +244,10 @@ pub struct AccessLog {
 
 impl Default for AccessLog {
     fn default() -> Self {
-        Self { format: AccessLogFormat::Common, file_path: None }
+        Self {
+            format: AccessLogFormat::Common,
+            file_path: None,
+        }
     }
 }
 
@@ -249,18 +263,32 @@ pub enum AccessLogFormat {
 
 /// Parses `:8080` / `host:port` into a socket address (`:port` binds every interface).
 pub fn parse_address(address: &str) -> Result<SocketAddr, String> {
-    let full = if address.starts_with(':') { format!("0.0.0.0{address}") } else { address.to_owned() };
-    full.parse().map_err(|_| format!("{address:?} is not an address like \":8080\" or \"127.0.0.1:8080\""))
+    let full = if address.starts_with(':') {
+        format!("0.0.0.0{address}")
+    } else {
+        address.to_owned()
+    };
+    full.parse()
+        .map_err(|_| format!("{address:?} is not an address like \":8080\" or \"127.0.0.1:8080\""))
 }
 
 impl StaticConfig {
     /// Reads a YAML or TOML file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File { path: shown.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
         let config: Self = match path.extension().and_then(|e| e.to_str()) {
-            Some("toml") => toml::from_str(&text).map_err(|e| ConfigError::File { path: shown.clone(), message: e.to_string() })?,
-            _ => serde_norway::from_str(&text).map_err(|e| ConfigError::File { path: shown.clone(), message: e.to_string() })?,
+            Some("toml") => toml::from_str(&text).map_err(|e| ConfigError::File {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?,
+            _ => serde_norway::from_str(&text).map_err(|e| ConfigError::File {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?,
         };
         config.validate()?;
         Ok(config)
@@ -272,10 +300,15 @@ impl StaticConfig {
             return Err(invalid("entryPoints", "at least one entrypoint is needed"));
         }
         for (name, ep) in &self.entry_points {
-            parse_address(&ep.address).map_err(|e| invalid(format!("entryPoints.{name}.address"), e))?;
+            parse_address(&ep.address)
+                .map_err(|e| invalid(format!("entryPoints.{name}.address"), e))?;
             for (i, ip) in ep.forwarded_headers.trusted_ips.iter().enumerate() {
-                switchyard_http_normalize::parse_trusted_ip(ip)
-                    .map_err(|e| invalid(format!("entryPoints.{name}.forwardedHeaders.trustedIPs[{i}]"), e.to_string()))?;
+                switchyard_http_normalize::parse_trusted_ip(ip).map_err(|e| {
+                    invalid(
+                        format!("entryPoints.{name}.forwardedHeaders.trustedIPs[{i}]"),
+                        e.to_string(),
+                    )
+                })?;
             }
             if let Some(r) = &ep.http.redirections
                 && !self.entry_points.contains_key(&r.entry_point.to)
@@ -319,18 +352,40 @@ nats: {url: "nats://127.0.0.1:4222"}
         let c: StaticConfig = serde_norway::from_str(yaml).unwrap();
         c.validate().unwrap();
         let r = c.entry_points["web"].http.redirections.as_ref().unwrap();
-        assert_eq!((r.entry_point.to.as_str(), r.entry_point.scheme.as_str(), r.entry_point.permanent), ("websecure", "https", true));
+        assert_eq!(
+            (
+                r.entry_point.to.as_str(),
+                r.entry_point.scheme.as_str(),
+                r.entry_point.permanent
+            ),
+            ("websecure", "https", true)
+        );
         let ws = &c.entry_points["websecure"];
-        assert_eq!(ws.transport.responding_timeouts.idle_timeout, Duration::from_secs(30));
-        assert_eq!(ws.transport.life_cycle.grace_time_out, Duration::from_secs(2));
+        assert_eq!(
+            ws.transport.responding_timeouts.idle_timeout,
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            ws.transport.life_cycle.grace_time_out,
+            Duration::from_secs(2)
+        );
     }
 
     #[test]
     fn invalid_settings_are_named() {
         let cases = [
-            ("entryPoints: {web: {address: 'nope'}}", "entryPoints.web.address"),
-            ("entryPoints: {web: {address: ':80', forwardedHeaders: {trustedIPs: ['x']}}}", "entryPoints.web.forwardedHeaders.trustedIPs[0]"),
-            ("entryPoints: {web: {address: ':80', http: {redirections: {entryPoint: {to: gone}}}}}", "entryPoints.web.http.redirections.entryPoint.to"),
+            (
+                "entryPoints: {web: {address: 'nope'}}",
+                "entryPoints.web.address",
+            ),
+            (
+                "entryPoints: {web: {address: ':80', forwardedHeaders: {trustedIPs: ['x']}}}",
+                "entryPoints.web.forwardedHeaders.trustedIPs[0]",
+            ),
+            (
+                "entryPoints: {web: {address: ':80', http: {redirections: {entryPoint: {to: gone}}}}}",
+                "entryPoints.web.http.redirections.entryPoint.to",
+            ),
         ];
         for (yaml, setting) in cases {
             let c: StaticConfig = serde_norway::from_str(yaml).unwrap();

@@ -16,7 +16,12 @@ fn name(name: &str) -> Option<HeaderName> {
 impl Headers for ActixHeaders<'_> {
     fn get_all(&self, n: &str) -> Vec<Cow<'_, str>> {
         match name(n) {
-            Some(n) => self.0.get_all(n).filter_map(|v| v.to_str().ok()).map(Cow::Borrowed).collect(),
+            Some(n) => self
+                .0
+                .get_all(n)
+                .filter_map(|v| v.to_str().ok())
+                .map(Cow::Borrowed)
+                .collect(),
             None => Vec::new(),
         }
     }

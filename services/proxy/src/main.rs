@@ -5,6 +5,7 @@ mod bus;
 mod config;
 mod headers;
 mod middleware;
+mod observe;
 mod request;
 mod server;
 mod service;
@@ -36,7 +37,11 @@ use crate::snapshot::Snapshot;
 use crate::state::BusState;
 
 #[derive(Parser)]
-#[command(name = "switchyard-proxy", version, about = "Switchyard proxy: serves the routes published on the bus")]
+#[command(
+    name = "switchyard-proxy",
+    version,
+    about = "Switchyard proxy: serves the routes published on the bus"
+)]
 struct Args {
     /// Static configuration file (YAML or TOML).
     #[arg(long, env = "SWITCHYARD_CONFIG")]
@@ -70,9 +75,14 @@ fn load_config(args: &Args) -> anyhow::Result<StaticConfig> {
         config.instance = Some(instance.clone());
     }
     for spec in &args.entry_points {
-        let (name, address) =
-            spec.split_once('=').with_context(|| format!("--entrypoint {spec:?}: expected NAME=ADDRESS"))?;
-        config.entry_points.entry(name.to_owned()).or_default().address = address.to_owned();
+        let (name, address) = spec
+            .split_once('=')
+            .with_context(|| format!("--entrypoint {spec:?}: expected NAME=ADDRESS"))?;
+        config
+            .entry_points
+            .entry(name.to_owned())
+            .or_default()
+            .address = address.to_owned();
     }
     if let Some(address) = &args.internal_address {
         config.internal.address = address.clone();
@@ -84,7 +94,10 @@ fn load_config(args: &Args) -> anyhow::Result<StaticConfig> {
 /// The bus secret: `SWITCHYARD_BUS_SECRET`, else the file `busSecretFile`, else none
 /// (certificates on the bus are then refused, with a warning).
 fn load_seal_key(config: &StaticConfig) -> anyhow::Result<Option<switchyard_bus::SealKey>> {
-    let text = match (std::env::var("SWITCHYARD_BUS_SECRET"), &config.bus_secret_file) {
+    let text = match (
+        std::env::var("SWITCHYARD_BUS_SECRET"),
+        &config.bus_secret_file,
+    ) {
         (Ok(text), _) => text,
         (Err(_), Some(path)) => std::fs::read_to_string(path)
             .with_context(|| format!("busSecretFile {}", path.display()))?,
@@ -120,15 +133,29 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
         server_name: instance.clone(),
         acme_http01: ArcSwap::from_pointee(Default::default()),
     });
+    let metrics = match &config.access_log {
+        Some(log) => observe::Metrics::with_access_log(
+            &config.internal.metrics_prefix,
+            observe::AccessLogger::open(log).context("access log")?,
+        ),
+        None => observe::Metrics::new(&config.internal.metrics_prefix),
+    };
     let tls_state = Arc::new(tls::TlsState::new().context("generating the default certificate")?);
     let seal = load_seal_key(&config)?;
     let mut tls_entry_points = Vec::new();
-    let client = switchyard_bus::nats::connect(&config.nats, &format!("switchyard-proxy {instance}")).await?;
+    let client =
+        switchyard_bus::nats::connect(&config.nats, &format!("switchyard-proxy {instance}"))
+            .await?;
     let state = BusState::new(
         config.entry_points.keys().cloned(),
         ProviderPrecedence::new(config.provider_precedence.clone()),
+        metrics.clone(),
     );
-    let grace = config.entry_points.values().filter_map(|e| e.transport.life_cycle.grace_time_out.as_std()).max();
+    let grace = config
+        .entry_points
+        .values()
+        .filter_map(|e| e.transport.life_cycle.grace_time_out.as_std())
+        .max();
     let mut builder = actix_server::Server::build()
         .shutdown_timeout(grace.unwrap_or(Duration::from_secs(10)).as_secs().max(1));
     if let Some(workers) = workers {
@@ -136,13 +163,20 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
     }
     for (name, ep) in &config.entry_points {
         let addr = parse_address(&ep.address).map_err(anyhow::Error::msg)?;
-        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("entrypoint {name}: bind {addr}"))?;
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("entrypoint {name}: bind {addr}"))?;
         let local = listener.local_addr()?;
         let redirect = match &ep.http.redirections {
             Some(r) => {
                 let to = &config.entry_points[&r.entry_point.to];
-                let port = parse_address(&to.address).map_err(anyhow::Error::msg)?.port();
-                Some(EntryRedirect { scheme: r.entry_point.scheme.clone(), port, permanent: r.entry_point.permanent })
+                let port = parse_address(&to.address)
+                    .map_err(anyhow::Error::msg)?
+                    .port();
+                Some(EntryRedirect {
+                    scheme: r.entry_point.scheme.clone(),
+                    port,
+                    permanent: r.entry_point.permanent,
+                })
             }
             None => None,
         };
@@ -152,18 +186,37 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
             .iter()
             .map(|ip| parse_trusted_ip(ip))
             .collect::<Result<Vec<_>, _>>()?;
-        let read_timeout = ep.transport.responding_timeouts.read_timeout.as_std().unwrap_or(Duration::ZERO);
-        let idle_timeout = ep.transport.responding_timeouts.idle_timeout.as_std().unwrap_or(Duration::ZERO);
+        let read_timeout = ep
+            .transport
+            .responding_timeouts
+            .read_timeout
+            .as_std()
+            .unwrap_or(Duration::ZERO);
+        let idle_timeout = ep
+            .transport
+            .responding_timeouts
+            .idle_timeout
+            .as_std()
+            .unwrap_or(Duration::ZERO);
         let acceptor = ep.http.tls.as_ref().map(|_| {
-            let handshake = if read_timeout.is_zero() { tls::DEFAULT_HANDSHAKE_TIMEOUT } else { read_timeout };
+            let handshake = if read_timeout.is_zero() {
+                tls::DEFAULT_HANDSHAKE_TIMEOUT
+            } else {
+                read_timeout
+            };
             Arc::new(tls::TlsAcceptor::new(tls_state.clone()).with_handshake_timeout(handshake))
         });
         let state = web::Data::new(EntryPointState {
             tls_acceptor: acceptor.clone(),
             name: Arc::from(name.as_str()),
             tls: ep.http.tls.is_some(),
+            metrics: metrics.entrypoint(name),
+            access_log: metrics.logs_access(),
             port: local.port(),
-            forwarded: ForwardedConfig { trusted_ips: trusted, insecure: ep.forwarded_headers.insecure },
+            forwarded: ForwardedConfig {
+                trusted_ips: trusted,
+                insecure: ep.forwarded_headers.insecure,
+            },
             redirect,
         });
         let shared = web::Data::new(shared.clone());
@@ -171,7 +224,9 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
             App::new()
                 .app_data(state.clone())
                 .app_data(shared.clone())
-                .app_data(web::Data::new(WorkerCtx { client: upstream::client() }))
+                .app_data(web::Data::new(WorkerCtx {
+                    client: upstream::client(),
+                }))
                 .default_service(web::to(server::handle))
         };
         if let (Some(ep_tls), Some(acceptor)) = (&ep.http.tls, acceptor) {
@@ -186,35 +241,63 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
                 name,
                 listener,
                 acceptor,
-                tls::HttpSettings { keep_alive: idle_timeout, client_request_timeout: read_timeout },
+                tls::HttpSettings {
+                    keep_alive: idle_timeout,
+                    client_request_timeout: read_timeout,
+                },
                 app_factory,
             )?;
             continue;
         }
         info!(entrypoint = %name, address = %local, "listening");
+        let ep_metrics = metrics.entrypoint(name);
         builder = builder.listen(name.clone(), listener, move || {
             let app = app_factory();
+            let ep_metrics = ep_metrics.clone();
             HttpService::build()
+                .on_connect_ext(move |_, ext| {
+                    ext.insert(ep_metrics.connection_opened());
+                })
                 .keep_alive(idle_timeout)
                 .client_request_timeout(read_timeout)
                 .tcp_nodelay(true)
                 .local_addr(local)
-                .finish(map_config(app.into_factory().map_err(|e: actix_web::Error| e.error_response()), |_| {
-                    AppConfig::default()
-                }))
+                .finish(map_config(
+                    app.into_factory()
+                        .map_err(|e: actix_web::Error| e.error_response()),
+                    |_| AppConfig::default(),
+                ))
                 .tcp_auto_h2c()
         })?;
     }
     if !config.internal.address.is_empty() {
         let addr = parse_address(&config.internal.address).map_err(anyhow::Error::msg)?;
-        let listener = std::net::TcpListener::bind(addr).with_context(|| format!("internal entrypoint: bind {addr}"))?;
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("internal entrypoint: bind {addr}"))?;
         info!(address = %listener.local_addr()?, "internal entrypoint listening (/ping)");
+        let metrics = metrics.clone();
         builder = builder.listen("internal", listener, move || {
-            let app = App::new().route("/ping", web::get().to(|| async { HttpResponse::Ok().body("OK") }));
+            let metrics = web::Data::new(metrics.clone());
+            let app = App::new()
+                .app_data(metrics)
+                .route(
+                    "/ping",
+                    web::get().to(|| async { HttpResponse::Ok().body("OK") }),
+                )
+                .route(
+                    "/metrics",
+                    web::get().to(|m: web::Data<Arc<observe::Metrics>>| async move {
+                        HttpResponse::Ok()
+                            .content_type(observe::CONTENT_TYPE)
+                            .body(m.render())
+                    }),
+                );
             HttpService::build()
-                .finish(map_config(app.into_factory().map_err(|e: actix_web::Error| e.error_response()), |_| {
-                    AppConfig::default()
-                }))
+                .finish(map_config(
+                    app.into_factory()
+                        .map_err(|e: actix_web::Error| e.error_response()),
+                    |_| AppConfig::default(),
+                ))
                 .tcp()
         })?;
     }
@@ -224,7 +307,12 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
         instance.clone(),
         client,
         config.nats.replicas.unwrap_or(1),
-        bus::TlsWiring { state: tls_state, entry_points: tls_entry_points, seal },
+        bus::TlsWiring {
+            state: tls_state,
+            entry_points: tls_entry_points,
+            seal,
+        },
+        metrics.clone(),
     )
     .start();
     builder.run().await?;

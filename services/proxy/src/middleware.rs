@@ -42,8 +42,16 @@ pub struct Next<'a> {
 
 impl<'a> Next<'a> {
     /// The chain `middlewares`, then `service`.
-    pub fn new(middlewares: &'a [Arc<dyn Middleware>], service: &'a dyn Service, ctx: &'a WorkerCtx) -> Self {
-        Self { rest: middlewares, service, ctx }
+    pub fn new(
+        middlewares: &'a [Arc<dyn Middleware>],
+        service: &'a dyn Service,
+        ctx: &'a WorkerCtx,
+    ) -> Self {
+        Self {
+            rest: middlewares,
+            service,
+            ctx,
+        }
     }
 
     /// Runs the rest of the chain.

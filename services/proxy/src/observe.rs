@@ -35,7 +35,7 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap};
 
-pub use access_log::{AccessLogError, AccessLogger, LogRequest};
+pub use access_log::{AccessLogger, LogRequest};
 pub use body::CountingBody;
 #[cfg(test)]
 use clock::ManualClock;
@@ -355,6 +355,7 @@ impl Metrics {
     /// Counts a connection on `entrypoint` (`protocol` is `TCP` or `UDP` in Traefik) until
     /// the guard drops. [`EntryPointMetrics::connection_opened`] does the same without a
     /// lookup.
+    #[cfg(test)]
     pub fn connection_opened(&self, entrypoint: &str, protocol: &str) -> ConnectionGuard {
         let gauge = self.connection_gauge(entrypoint, protocol);
         gauge.fetch_add(1, Ordering::Relaxed);
@@ -546,6 +547,7 @@ impl RequestNotes {
     }
 
     /// The authenticated user (`ClientUsername`).
+    #[cfg(test)]
     pub fn user(&self, name: &str) {
         if let Some(inner) = &self.0 {
             lock(&inner.notes).username = Some(name.to_owned());
@@ -650,6 +652,7 @@ impl Observation {
 
     /// Records the request now: `status` sent, `request_bytes` and `response_bytes` of the
     /// bodies.
+    #[cfg(test)]
     pub fn finish(self, status: u16, request_bytes: u64, response_bytes: u64) {
         self.complete(status, status, request_bytes, response_bytes);
     }

@@ -34,6 +34,8 @@ pub struct ProxyRequest {
     pub router: Arc<str>,
     /// The body, streamed.
     pub body: Payload,
+    /// What the access log learns on the way (server URL, authenticated user).
+    pub notes: crate::observe::RequestNotes,
 }
 
 impl ProxyRequest {

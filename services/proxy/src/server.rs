@@ -11,13 +11,14 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use arc_swap::ArcSwap;
 use switchyard_http_normalize::{
-    ForwardedConfig, HopByHopOptions, RequestInfo, canonical_host, normalize_target, remove_hop_by_hop_with, request_host,
-    rewrite_forwarded,
+    ForwardedConfig, HopByHopOptions, RequestInfo, X_FORWARDED_FOR, canonical_host,
+    normalize_target, remove_hop_by_hop_with, request_host, rewrite_forwarded,
 };
 use switchyard_rules::{HttpRequest as RuleRequest, parse_query};
 
 use crate::headers::ActixHeaders;
 use crate::middleware::Next;
+use crate::observe::{EntryPointMetrics, LogRequest, Observation, Protocol};
 use crate::request::ProxyRequest;
 use crate::service::WorkerCtx;
 use crate::snapshot::Snapshot;
@@ -61,6 +62,10 @@ pub struct EntryPointState {
     pub redirect: Option<EntryRedirect>,
     /// The TLS acceptor of a TLS entrypoint (for the misdirected-request check).
     pub tls_acceptor: Option<Arc<crate::tls::TlsAcceptor>>,
+    /// The entrypoint's metrics.
+    pub metrics: EntryPointMetrics,
+    /// Whether the access log is on.
+    pub access_log: bool,
 }
 
 /// The request as the rule matchers see it.
@@ -87,18 +92,27 @@ impl RuleRequest for Matchable<'_> {
         Some(self.client_ip)
     }
     fn any_header(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
-        self.req.headers().get_all(name).filter_map(|v| v.to_str().ok()).any(pred)
+        self.req
+            .headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .any(pred)
     }
     fn any_query(&self, key: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
-        self.query.iter().filter(|(k, _)| k == key).any(|(_, v)| pred(v))
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .any(|(_, v)| pred(v))
     }
 }
 
 fn plain(status: StatusCode, body: &'static str) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(body)
+    HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(body)
 }
 
-/// Handles one request on one entrypoint.
+/// Handles one request on one entrypoint: metrics and the access log around [`route`].
 pub async fn handle(
     req: HttpRequest,
     body: web::Payload,
@@ -106,13 +120,68 @@ pub async fn handle(
     shared: web::Data<Arc<Shared>>,
     ctx: web::Data<WorkerCtx>,
 ) -> HttpResponse {
+    let mut obs = ep
+        .metrics
+        .start(req.method(), Protocol::detect(req.headers()));
+    if ep.access_log {
+        let peer = req
+            .peer_addr()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let trusted = ep.forwarded.insecure || ep.forwarded.is_trusted(peer.ip());
+        obs.log_request(&LogRequest {
+            peer,
+            forwarded_for: if trusted {
+                header(X_FORWARDED_FOR)
+            } else {
+                None
+            },
+            host: header(header::HOST.as_str())
+                .or_else(|| req.uri().authority().map(|a| a.as_str()))
+                .unwrap_or(""),
+            method: req.method().as_str(),
+            path: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/"),
+            version: req.version(),
+            tls: ep.tls,
+            referer: header(header::REFERER.as_str()),
+            user_agent: header(header::USER_AGENT.as_str()),
+        });
+    }
+    let response = route(req, body, &ep, &shared, &ctx, &mut obs).await;
+    obs.wrap(response)
+}
+
+/// Normalises, routes and serves one request.
+async fn route(
+    req: HttpRequest,
+    body: web::Payload,
+    ep: &EntryPointState,
+    shared: &Shared,
+    ctx: &WorkerCtx,
+    obs: &mut Observation,
+) -> HttpResponse {
     let snapshot = shared.snapshot.load_full();
-    let raw_target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let raw_target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let target = match normalize_target(raw_target) {
         Ok(t) => t,
         Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request"),
     };
-    let hosts = req.headers().get_all(header::HOST).map(|v| v.to_str().unwrap_or(""));
+    let hosts = req
+        .headers()
+        .get_all(header::HOST)
+        .map(|v| v.to_str().unwrap_or(""));
     let http11 = req.version() != actix_web::http::Version::HTTP_10;
     let host_header = match request_host(req.uri().authority().map(|a| a.as_str()), hosts, http11) {
         Ok(host) => host.to_owned(),
@@ -130,12 +199,16 @@ pub async fn handle(
     {
         return plain(StatusCode::MISDIRECTED_REQUEST, "421 Misdirected Request");
     }
-    let peer = req.peer_addr().unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let peer = req
+        .peer_addr()
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
 
     if let Some(token) = target.path.strip_prefix(ACME_CHALLENGE_PREFIX)
         && let Some(answer) = shared.acme_http01.load().get(token)
     {
-        return HttpResponse::Ok().content_type("text/plain").body(answer.clone());
+        return HttpResponse::Ok()
+            .content_type("text/plain")
+            .body(answer.clone());
     }
 
     if let Some(redirect) = &ep.redirect {
@@ -157,12 +230,19 @@ pub async fn handle(
     let Some(handler) = snapshot.handlers.get(&route.name) else {
         return plain(StatusCode::NOT_FOUND, "404 page not found");
     };
+    obs.routed(&handler.metrics);
 
     let mut headers = req.headers().clone();
     {
         let mut view = ActixHeaders(&mut headers);
         // An upgrade keeps `Connection: Upgrade` + `Upgrade`, for the tunnel to the server.
-        let hop = remove_hop_by_hop_with(&mut view, &HopByHopOptions { keep_upgrade: true, ..Default::default() });
+        let hop = remove_hop_by_hop_with(
+            &mut view,
+            &HopByHopOptions {
+                keep_upgrade: true,
+                ..Default::default()
+            },
+        );
         rewrite_forwarded(
             &mut view,
             &ep.forwarded,
@@ -188,16 +268,30 @@ pub async fn handle(
         peer,
         entry_point: ep.name.clone(),
         router: Arc::from(route.name.as_str()),
-        body: body.into_inner(),
+        body: obs.count_request_body(body.into_inner()),
+        notes: obs.notes(),
     };
-    Next::new(&handler.middlewares, &*handler.service, &ctx).run(proxy_req).await
+    Next::new(&handler.middlewares, &*handler.service, ctx)
+        .run(proxy_req)
+        .await
 }
 
 fn redirect_entry_point(redirect: &EntryRedirect, host: &str, uri: &str) -> HttpResponse {
-    let default_port = matches!((redirect.scheme.as_str(), redirect.port), ("https", 443) | ("http", 80));
-    let authority = if default_port { host.to_owned() } else { format!("{host}:{}", redirect.port) };
+    let default_port = matches!(
+        (redirect.scheme.as_str(), redirect.port),
+        ("https", 443) | ("http", 80)
+    );
+    let authority = if default_port {
+        host.to_owned()
+    } else {
+        format!("{host}:{}", redirect.port)
+    };
     let location = format!("{}://{authority}{uri}", redirect.scheme);
-    let status = if redirect.permanent { StatusCode::MOVED_PERMANENTLY } else { StatusCode::FOUND };
+    let status = if redirect.permanent {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::FOUND
+    };
     let mut response = HttpResponse::build(status);
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.insert_header((header::LOCATION, value));

@@ -10,7 +10,8 @@ use switchyard_model::http::Middleware as MiddlewareSpec;
 use switchyard_routing::{ProviderPrecedence, RouteTable};
 
 use crate::middleware::{self, BuildError, Middleware};
-use crate::service::{self, Service, ServerIndex};
+use crate::observe::{Metrics, RouteMetrics};
+use crate::service::{self, ServerIndex, Service};
 
 /// What a router does with a request once it matched.
 pub struct RouterHandler {
@@ -18,8 +19,8 @@ pub struct RouterHandler {
     pub middlewares: Vec<Arc<dyn Middleware>>,
     /// The service.
     pub service: Arc<dyn Service>,
-    /// The service's qualified name (for metrics and logs).
-    pub service_name: Arc<str>,
+    /// The router's and service's metrics.
+    pub metrics: RouteMetrics,
 }
 
 /// One consistent state of the proxy.
@@ -42,28 +43,60 @@ pub struct Snapshot {
 impl Snapshot {
     /// Compiles a merged configuration. `down` lists (service, server URL) pairs known to be
     /// down; their servers start out of rotation.
-    pub fn build(merged: &Merged, revision: u64, precedence: &ProviderPrecedence, down: &HashSet<(String, String)>) -> Self {
+    pub fn build(
+        merged: &Merged,
+        revision: u64,
+        precedence: &ProviderPrecedence,
+        down: &HashSet<(String, String)>,
+        metrics: &Metrics,
+    ) -> Self {
         let mut disabled: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for ((kind, name), d) in &merged.disabled {
             if *kind == switchyard_model::ResourceKind::HttpRouter {
-                disabled.insert(name.clone(), d.problems.iter().map(|p| p.display_with_provider(&d.provider)).collect());
+                disabled.insert(
+                    name.clone(),
+                    d.problems
+                        .iter()
+                        .map(|p| p.display_with_provider(&d.provider))
+                        .collect(),
+                );
             }
         }
-        let mut services =
-            service::Builder::with_transports(&merged.config.http.services, &merged.config.http.servers_transports);
-        let mut middlewares: HashMap<String, Result<Arc<dyn Middleware>, BuildError>> = HashMap::new();
+        let mut services = service::Builder::with_transports(
+            &merged.config.http.services,
+            &merged.config.http.servers_transports,
+        );
+        let mut middlewares: HashMap<String, Result<Arc<dyn Middleware>, BuildError>> =
+            HashMap::new();
         let mut handlers = HashMap::new();
         let mut table_input = merged.clone();
         for (name, router) in &merged.config.http.routers {
             let built = (|| -> Result<RouterHandler, String> {
                 let mut chain = Vec::new();
                 for mw in flatten(&router.middlewares, &merged.config.http.middlewares) {
-                    let spec = merged.config.http.middlewares.get(&mw).ok_or_else(|| format!("middleware {mw:?} does not exist"))?;
-                    let compiled = middlewares.entry(mw.clone()).or_insert_with(|| middleware::build(spec));
-                    chain.push(compiled.clone().map_err(|e| format!("middleware {mw:?}: {e}"))?);
+                    let spec = merged
+                        .config
+                        .http
+                        .middlewares
+                        .get(&mw)
+                        .ok_or_else(|| format!("middleware {mw:?} does not exist"))?;
+                    let compiled = middlewares
+                        .entry(mw.clone())
+                        .or_insert_with(|| middleware::build(spec));
+                    chain.push(
+                        compiled
+                            .clone()
+                            .map_err(|e| format!("middleware {mw:?}: {e}"))?,
+                    );
                 }
-                let service = services.get(&router.service).map_err(|e| format!("service {:?}: {e}", router.service))?;
-                Ok(RouterHandler { middlewares: chain, service, service_name: Arc::from(router.service.as_str()) })
+                let service = services
+                    .get(&router.service)
+                    .map_err(|e| format!("service {:?}: {e}", router.service))?;
+                Ok(RouterHandler {
+                    middlewares: chain,
+                    service,
+                    metrics: metrics.route(name, &router.service),
+                })
             })();
             match built {
                 Ok(handler) => {

@@ -11,6 +11,7 @@ use switchyard_bus::{ConfigKey, Record};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use switchyard_routing::ProviderPrecedence;
 
+use crate::observe::Metrics;
 use crate::snapshot::Snapshot;
 
 /// Everything the proxy knows from the bus.
@@ -20,17 +21,25 @@ pub struct BusState {
     revision: u64,
     options: MergeOptions,
     precedence: ProviderPrecedence,
+    metrics: Arc<Metrics>,
 }
 
 impl BusState {
     /// An empty state; `entry_points` are the ones this proxy has (routers naming others
     /// are disabled with the reason).
-    pub fn new(entry_points: impl IntoIterator<Item = String>, precedence: ProviderPrecedence) -> Self {
+    pub fn new(
+        entry_points: impl IntoIterator<Item = String>,
+        precedence: ProviderPrecedence,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
+            metrics,
             records: BTreeMap::new(),
             down: HashSet::new(),
             revision: 0,
-            options: MergeOptions { entry_points: Some(entry_points.into_iter().collect()) },
+            options: MergeOptions {
+                entry_points: Some(entry_points.into_iter().collect()),
+            },
             precedence,
         }
     }
@@ -61,7 +70,24 @@ impl BusState {
             .map(|(provider, (config, problems))| (provider, ProviderConfig { config, problems }))
             .collect();
         let merged = merge(&providers, &self.options);
-        Arc::new(Snapshot::build(&merged, self.revision, &self.precedence, &self.down))
+        let snapshot = Snapshot::build(
+            &merged,
+            self.revision,
+            &self.precedence,
+            &self.down,
+            &self.metrics,
+        );
+        self.metrics.retain_servers(|service, url| {
+            snapshot
+                .servers
+                .contains_key(&(service.to_owned(), url.to_owned()))
+        });
+        for ((service, url), servers) in &snapshot.servers {
+            self.metrics
+                .set_server_up(service, url, servers.iter().all(|s| s.is_up()));
+        }
+        self.metrics.config_reloaded(true);
+        Arc::new(snapshot)
     }
 
     /// Records a server's health and applies it to `current` in place (no rebuild).
@@ -75,5 +101,6 @@ impl BusState {
         for state in current.servers.get(&key).into_iter().flatten() {
             state.set_up(up);
         }
+        self.metrics.set_server_up(service, server, up);
     }
 }

@@ -10,7 +10,6 @@
 //!   does), answers TLS-ALPN-01 and completes the handshake.
 //! - [`listen_tls`] puts an acceptor and an actix-web app on an actix-server listener.
 
-
 mod acceptor;
 mod cert;
 mod der;

@@ -34,10 +34,14 @@ pub struct Target {
 impl Target {
     /// Parses a server URL (`http://10.0.0.1:80`, `https://api:8443/base`).
     pub fn parse(url: &str, preserve_path: bool) -> Result<Self, String> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("server URL {url:?} has no scheme"))?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("server URL {url:?} has no scheme"))?;
         let scheme = scheme.to_ascii_lowercase();
         if !matches!(scheme.as_str(), "http" | "https" | "h2c") {
-            return Err(format!("server URL {url:?}: scheme {scheme:?} is not http, https or h2c"));
+            return Err(format!(
+                "server URL {url:?}: scheme {scheme:?} is not http, https or h2c"
+            ));
         }
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -67,7 +71,10 @@ pub struct ForwardOptions {
 
 impl Default for ForwardOptions {
     fn default() -> Self {
-        Self { pass_host_header: true, response_header_timeout: None }
+        Self {
+            pass_host_header: true,
+            response_header_timeout: None,
+        }
     }
 }
 
@@ -102,7 +109,9 @@ impl ForwardError {
 
 fn classify(e: SendRequestError) -> ForwardError {
     match e {
-        SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => ForwardError::Timeout,
+        SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
+            ForwardError::Timeout
+        }
         other => ForwardError::BadGateway(other.to_string()),
     }
 }
@@ -142,8 +151,15 @@ pub(crate) fn upstream_path(req: &ProxyRequest, target: &Target) -> String {
 pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "connection" | "keep-alive" | "proxy-connection" | "proxy-authenticate" | "proxy-authorization" | "te"
-            | "trailer" | "transfer-encoding" | "upgrade"
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
     )
 }
 
@@ -157,7 +173,10 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<String> {
     if !connection_upgrade {
         return None;
     }
-    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Whether a request head announces a body (HTTP/1.1 framing; h2 requests stream anyway).
@@ -185,9 +204,15 @@ pub async fn forward(
         return h2c::forward(&client, req, target, options).await;
     }
     let path = upstream_path(&req, target);
-    let scheme = if target.scheme == "https" { "https" } else { "http" };
+    let scheme = if target.scheme == "https" {
+        "https"
+    } else {
+        "http"
+    };
     let url = format!("{scheme}://{}{path}", target.authority);
-    let mut upstream = client.request(req.method.clone(), url.as_str()).no_decompress();
+    let mut upstream = client
+        .request(req.method.clone(), url.as_str())
+        .no_decompress();
     {
         let headers = upstream.headers_mut();
         for (name, value) in req.headers.iter() {
@@ -195,7 +220,11 @@ pub async fn forward(
                 headers.append(name.clone(), value.clone());
             }
         }
-        let host = if options.pass_host_header { req.host.as_str() } else { target.authority.as_str() };
+        let host = if options.pass_host_header {
+            req.host.as_str()
+        } else {
+            target.authority.as_str()
+        };
         if let Ok(value) = HeaderValue::from_str(host) {
             headers.insert(header::HOST, value);
         }
@@ -203,7 +232,11 @@ pub async fn forward(
     if let Some(timeout) = options.response_header_timeout {
         upstream = upstream.timeout(timeout);
     }
-    let send = if has_body(&req.headers) { upstream.send_stream(req.body) } else { upstream.send() };
+    let send = if has_body(&req.headers) {
+        upstream.send_stream(req.body)
+    } else {
+        upstream.send()
+    };
     let response = send.await.map_err(classify)?;
     let mut builder = HttpResponseBuilder::new(response.status());
     for (name, value) in response.headers().iter() {
@@ -221,9 +254,23 @@ mod tests {
     #[test]
     fn targets_parse() {
         let t = Target::parse("http://10.0.0.1:8080", false).unwrap();
-        assert_eq!((t.scheme.as_str(), t.authority.as_str(), t.base_path.as_str()), ("http", "10.0.0.1:8080", ""));
+        assert_eq!(
+            (
+                t.scheme.as_str(),
+                t.authority.as_str(),
+                t.base_path.as_str()
+            ),
+            ("http", "10.0.0.1:8080", "")
+        );
         let t = Target::parse("HTTPS://api:8443/base/", true).unwrap();
-        assert_eq!((t.scheme.as_str(), t.authority.as_str(), t.base_path.as_str()), ("https", "api:8443", "/base"));
+        assert_eq!(
+            (
+                t.scheme.as_str(),
+                t.authority.as_str(),
+                t.base_path.as_str()
+            ),
+            ("https", "api:8443", "/base")
+        );
         for bad in ["10.0.0.1:80", "ftp://x", "http://", "http:///p"] {
             assert!(Target::parse(bad, false).is_err(), "{bad}");
         }
@@ -238,7 +285,10 @@ mod tests {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
         assert!(has_body(&h));
         let mut h = HeaderMap::new();
-        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
         assert!(has_body(&h));
     }
 }

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use switchyard_merge::{Merged, provider_of};
 use switchyard_model::http::Router;
-use switchyard_rules::{HostConstraint, HttpRequest, PathConstraint, Rule, domain_suffixes, host_key};
+use switchyard_rules::{
+    HostConstraint, HttpRequest, PathConstraint, Rule, domain_suffixes, host_key,
+};
 
 /// The order of providers for routers of equal priority, first wins. Providers not listed
 /// come after the listed ones, alphabetically.

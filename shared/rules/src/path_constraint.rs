@@ -29,7 +29,9 @@ impl PathConstraint {
     pub fn admits(&self, path: &str) -> bool {
         match self {
             PathConstraint::Any => true,
-            PathConstraint::Prefixes(prefixes) => prefixes.iter().any(|p| path.starts_with(p.as_str())),
+            PathConstraint::Prefixes(prefixes) => {
+                prefixes.iter().any(|p| path.starts_with(p.as_str()))
+            }
         }
     }
 
@@ -78,10 +80,14 @@ impl Rule {
 
 fn fold(expr: &Rule) -> PathConstraint {
     match expr {
-        Expr::Matcher(HttpMatcher::Path(p) | HttpMatcher::PathPrefix(p)) => PathConstraint::prefix(p),
+        Expr::Matcher(HttpMatcher::Path(p) | HttpMatcher::PathPrefix(p)) => {
+            PathConstraint::prefix(p)
+        }
         Expr::Matcher(HttpMatcher::PathRegexp(pattern)) => regex_prefix(pattern),
         Expr::Matcher(_) | Expr::Not(_) => PathConstraint::Any,
-        Expr::And(children) => children.iter().fold(PathConstraint::Any, |acc, c| acc.and(fold(c))),
+        Expr::And(children) => children
+            .iter()
+            .fold(PathConstraint::Any, |acc, c| acc.and(fold(c))),
         Expr::Or(children) => {
             let mut children = children.iter();
             let first = children.next().map(fold).unwrap_or(PathConstraint::Any);
@@ -92,7 +98,11 @@ fn fold(expr: &Rule) -> PathConstraint {
 
 /// The literal prefixes of a start-anchored regexp, or `Any`.
 fn regex_prefix(pattern: &Pattern) -> PathConstraint {
-    let Ok(hir) = regex_syntax::ParserBuilder::new().octal(true).build().parse(pattern.translated()) else {
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .octal(true)
+        .build()
+        .parse(pattern.translated())
+    else {
         return PathConstraint::Any;
     };
     // `Look::Start` is `^` outside multi-line mode (and `\A`): the match starts the path.
@@ -100,7 +110,10 @@ fn regex_prefix(pattern: &Pattern) -> PathConstraint {
         return PathConstraint::Any;
     }
     // Classes are not expanded: `[0-9]` would turn one prefix into ten.
-    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(1).extract(&hir);
+    let seq = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .limit_class(1)
+        .extract(&hir);
     let Some(literals) = seq.literals() else {
         return PathConstraint::Any;
     };
@@ -133,20 +146,56 @@ mod tests {
         let cases = [
             ("path", "Path(`/a/b`)", prefixes(&["/a/b"])),
             ("prefix", "PathPrefix(`/static/`)", prefixes(&["/static/"])),
-            ("anchored regexp", "PathRegexp(`^/items/[0-9]+$`)", prefixes(&["/items/"])),
-            ("alternation", "PathRegexp(`^/(v1|v2)/`)", prefixes(&["/v1/", "/v2/"])),
-            ("unanchored regexp", "PathRegexp(`/items/`)", PathConstraint::Any),
-            ("multi-line anchor", "PathRegexp(`(?m)^/items/`)", PathConstraint::Any),
+            (
+                "anchored regexp",
+                "PathRegexp(`^/items/[0-9]+$`)",
+                prefixes(&["/items/"]),
+            ),
+            (
+                "alternation",
+                "PathRegexp(`^/(v1|v2)/`)",
+                prefixes(&["/v1/", "/v2/"]),
+            ),
+            (
+                "unanchored regexp",
+                "PathRegexp(`/items/`)",
+                PathConstraint::Any,
+            ),
+            (
+                "multi-line anchor",
+                "PathRegexp(`(?m)^/items/`)",
+                PathConstraint::Any,
+            ),
             ("no literal", "PathRegexp(`^.*`)", PathConstraint::Any),
-            ("and keeps the longer", "PathPrefix(`/a`) && Path(`/a/long`)", prefixes(&["/a/long"])),
-            ("and with host", "Host(`x`) && PathPrefix(`/api`)", prefixes(&["/api"])),
-            ("or unions", "Path(`/a`) || PathPrefix(`/b`)", prefixes(&["/a", "/b"])),
-            ("or with any", "Path(`/a`) || Host(`x`)", PathConstraint::Any),
+            (
+                "and keeps the longer",
+                "PathPrefix(`/a`) && Path(`/a/long`)",
+                prefixes(&["/a/long"]),
+            ),
+            (
+                "and with host",
+                "Host(`x`) && PathPrefix(`/api`)",
+                prefixes(&["/api"]),
+            ),
+            (
+                "or unions",
+                "Path(`/a`) || PathPrefix(`/b`)",
+                prefixes(&["/a", "/b"]),
+            ),
+            (
+                "or with any",
+                "Path(`/a`) || Host(`x`)",
+                PathConstraint::Any,
+            ),
             ("not", "!PathPrefix(`/a`)", PathConstraint::Any),
             ("host only", "Host(`x`)", PathConstraint::Any),
         ];
         for (case, rule, expected) in cases {
-            assert_eq!(parse_http(rule).unwrap().path_constraint(), expected, "{case}");
+            assert_eq!(
+                parse_http(rule).unwrap().path_constraint(),
+                expected,
+                "{case}"
+            );
         }
     }
 

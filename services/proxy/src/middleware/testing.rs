@@ -128,6 +128,7 @@ pub fn request(
         entry_point: Arc::from("web"),
         router: Arc::from("test@file"),
         body: Payload::None,
+        notes: Default::default(),
     }
 }
 

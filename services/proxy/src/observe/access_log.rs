@@ -381,6 +381,7 @@ impl AccessLogger {
     /// Also logs the `Referer` and `User-Agent` request headers. Traefik drops request
     /// headers by default (`accessLog.fields.headers.defaultMode: drop`), so its common lines
     /// show `"-" "-"` there unless they are kept.
+    #[cfg(test)]
     pub fn keep_request_headers(mut self, keep: bool) -> Self {
         self.keep_headers = keep;
         self

@@ -173,6 +173,8 @@ impl Service for LoadBalancer {
             };
             let server = &self.servers[choice.index];
             let in_flight = matches!(self.pick, Pick::P2c).then(|| InFlight::start(server.clone()));
+            req.notes
+                .forwarded_to(&server.target.url, &server.target.authority);
             let mut response = match forward(&ctx.client, req, &server.target, &self.options).await
             {
                 Ok(response) => response,

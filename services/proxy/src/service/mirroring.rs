@@ -106,6 +106,7 @@ impl Head {
             entry_point: self.entry_point.clone(),
             router: self.router.clone(),
             body,
+            notes: Default::default(),
         }
     }
 }

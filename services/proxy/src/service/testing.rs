@@ -147,6 +147,7 @@ pub fn request_with(
         entry_point: Arc::from("web"),
         router: Arc::from("r@file"),
         body,
+        notes: Default::default(),
     }
 }
 

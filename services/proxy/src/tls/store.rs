@@ -199,6 +199,15 @@ impl TlsState {
         })
     }
 
+    /// Every certificate served by name (configuration, files and bus), by id.
+    pub fn certificates(&self) -> Vec<(String, Arc<Certificate>)> {
+        self.writer()
+            .entries
+            .iter()
+            .map(|(id, cert)| (id.clone(), cert.clone()))
+            .collect()
+    }
+
     fn writer(&self) -> MutexGuard<'_, Writer> {
         // A panic while holding the lock leaves consistent maps behind (they are swapped whole).
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)

@@ -42,9 +42,15 @@ pub async fn forward(
     target: &Target,
     options: &ForwardOptions,
 ) -> Result<HttpResponse, ForwardError> {
-    let host = if options.pass_host_header { req.host.clone() } else { target.authority.clone() };
+    let host = if options.pass_host_header {
+        req.host.clone()
+    } else {
+        target.authority.clone()
+    };
     let uri = format!("http://{}{}", target.authority, upstream_path(&req, target));
-    let mut builder = hyper::Request::builder().method(req.method.as_str()).uri(uri);
+    let mut builder = hyper::Request::builder()
+        .method(req.method.as_str())
+        .uri(uri);
     for (name, value) in req.headers.iter() {
         if name != actix_web::http::header::HOST && !is_hop_by_hop(name) {
             builder = builder.header(name.as_str(), value.as_bytes());
@@ -56,7 +62,9 @@ pub async fn forward(
     let mut payload = req.body;
     actix_web::rt::spawn(async move {
         while let Some(chunk) = payload.next().await {
-            let item = chunk.map(Frame::data).map_err(|e| std::io::Error::other(e.to_string()));
+            let item = chunk
+                .map(Frame::data)
+                .map_err(|e| std::io::Error::other(e.to_string()));
             if tx.send(item).await.is_err() {
                 break;
             }
@@ -67,11 +75,14 @@ pub async fn forward(
         .map_err(|e| ForwardError::BadGateway(format!("building the h2c request: {e}")))?;
     let send = client.request(request);
     let response = match options.response_header_timeout {
-        Some(timeout) => tokio::time::timeout(timeout, send).await.map_err(|_| ForwardError::Timeout)?,
+        Some(timeout) => tokio::time::timeout(timeout, send)
+            .await
+            .map_err(|_| ForwardError::Timeout)?,
         None => send.await,
     }
     .map_err(|e| ForwardError::BadGateway(e.to_string()))?;
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut out = HttpResponse::build(status);
     for (name, value) in response.headers() {
         let name = name.as_str();
@@ -79,6 +90,9 @@ pub async fn forward(
             out.append_header((name, value.as_bytes()));
         }
     }
-    let body = response.into_body().into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other));
+    let body = response
+        .into_body()
+        .into_data_stream()
+        .map(|chunk| chunk.map_err(std::io::Error::other));
     Ok(out.streaming(body))
 }

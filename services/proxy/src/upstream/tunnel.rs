@@ -28,14 +28,24 @@ pub async fn tunnel(
     options: &ForwardOptions,
 ) -> Result<HttpResponse, ForwardError> {
     if target.scheme == "https" {
-        return Err(ForwardError::BadGateway("upgrades to https servers are not supported yet".into()));
+        return Err(ForwardError::BadGateway(
+            "upgrades to https servers are not supported yet".into(),
+        ));
     }
     let mut server = TcpStream::connect(target.authority.as_str())
         .await
         .map_err(|e| ForwardError::BadGateway(format!("connect {}: {e}", target.authority)))?;
     let _ = server.set_nodelay(true);
-    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, super::upstream_path(&req, target));
-    let host = if options.pass_host_header { req.host.as_str() } else { target.authority.as_str() };
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\n",
+        req.method,
+        super::upstream_path(&req, target)
+    );
+    let host = if options.pass_host_header {
+        req.host.as_str()
+    } else {
+        target.authority.as_str()
+    };
     head.push_str(&format!("host: {host}\r\n"));
     for (name, value) in req.headers.iter() {
         if name != actix_web::http::header::HOST
@@ -45,8 +55,13 @@ pub async fn tunnel(
             head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
-    head.push_str(&format!("connection: Upgrade\r\nupgrade: {protocol}\r\n\r\n"));
-    server.write_all(head.as_bytes()).await.map_err(|e| ForwardError::BadGateway(e.to_string()))?;
+    head.push_str(&format!(
+        "connection: Upgrade\r\nupgrade: {protocol}\r\n\r\n"
+    ));
+    server
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| ForwardError::BadGateway(e.to_string()))?;
 
     // Read the response head.
     let mut buf = BytesMut::with_capacity(4096);
@@ -57,9 +72,14 @@ pub async fn tunnel(
         if buf.len() > MAX_HEAD {
             return Err(ForwardError::BadGateway("response head too large".into()));
         }
-        let read = server.read_buf(&mut buf).await.map_err(|e| ForwardError::BadGateway(e.to_string()))?;
+        let read = server
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| ForwardError::BadGateway(e.to_string()))?;
         if read == 0 {
-            return Err(ForwardError::BadGateway("server closed before answering the upgrade".into()));
+            return Err(ForwardError::BadGateway(
+                "server closed before answering the upgrade".into(),
+            ));
         }
     };
     let head_bytes = buf.split_to(head_end);
@@ -93,13 +113,16 @@ pub async fn tunnel(
     // Server → client: what was read past the head, then the socket until it closes.
     let body = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(leftover) })
         .filter(|chunk| futures::future::ready(!matches!(chunk, Ok(c) if c.is_empty())))
-        .chain(futures::stream::unfold(server_read, |mut read| async move {
-            let mut chunk = BytesMut::with_capacity(16 * 1024);
-            match read.read_buf(&mut chunk).await {
-                Ok(0) | Err(_) => None,
-                Ok(_) => Some((Ok(chunk.freeze()), read)),
-            }
-        }));
+        .chain(futures::stream::unfold(
+            server_read,
+            |mut read| async move {
+                let mut chunk = BytesMut::with_capacity(16 * 1024);
+                match read.read_buf(&mut chunk).await {
+                    Ok(0) | Err(_) => None,
+                    Ok(_) => Some((Ok(chunk.freeze()), read)),
+                }
+            },
+        ));
     Ok(response.streaming(body))
 }
 
