@@ -283,7 +283,8 @@ mod tests {
             "f@file": {"failover": {"healthCheck": {}, "service": "m@file", "fallback": "w@file"}},
             "top@file": {"weighted": {"healthCheck": {}, "services": [{"name": "f@file"}]}},
         }));
-        let mut builder = Builder::new(&specs);
+        let transports = BTreeMap::new();
+        let mut builder = Builder::with_transports(&specs, &transports);
         let top = builder.get("top@file").unwrap();
         let again = builder.get("top@file").unwrap();
         assert!(Arc::ptr_eq(&top, &again), "built once");
@@ -363,7 +364,7 @@ mod tests {
         ];
         for (case, json, expected) in cases {
             let specs = specs(json);
-            let result = Builder::new(&specs).get("s@file");
+            let result = Builder::with_transports(&specs, &BTreeMap::new()).get("s@file");
             match (result, expected) {
                 (Ok(_), None) => {}
                 (Err(e), Some(part)) => assert!(e.0.contains(part), "{case}: {}", e.0),

@@ -233,12 +233,6 @@ impl TlsAcceptor {
         self.hosts.store(Arc::new(hosts));
     }
 
-    /// The certificate store and compiled options.
-    #[cfg(test)]
-    pub fn state(&self) -> &Arc<TlsState> {
-        &self.state
-    }
-
     /// The name of the TLS options a connection with this SNI uses.
     pub fn options_for(&self, server_name: Option<&str>) -> Arc<str> {
         static DEFAULT_NAME: OnceLock<Arc<str>> = OnceLock::new();

@@ -338,12 +338,6 @@ impl TlsState {
         self.writer().entries.len()
     }
 
-    /// Whether the store holds no certificate besides the default.
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     // ---- challenges --------------------------------------------------------------------
 
     /// Serves `key` to TLS-ALPN-01 handshakes (ALPN `acme-tls/1` only) for `domain`.
