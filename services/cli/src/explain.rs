@@ -10,9 +10,7 @@ use switchyard_routing::{ProviderPrecedence, RouteTable};
 use switchyard_rules::{SimpleRequest, parse_query};
 
 use crate::head;
-use switchyard_config::{FileError, decode_file as decode};
-
-use crate::load::combine;
+use switchyard_config::{FileError, combine, decode_file as decode};
 
 /// Why explain cannot answer.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +103,13 @@ pub fn run(
     for (provider, files) in files {
         let loaded = combine(files);
         warnings.extend(loaded.duplicates);
-        providers.insert(provider, loaded.provider);
+        providers.insert(
+            provider,
+            ProviderConfig {
+                config: loaded.decoded.config,
+                problems: loaded.decoded.problems,
+            },
+        );
     }
     let merged = merge(&providers, &MergeOptions::default());
     warnings.extend(merged.problem_lines());

@@ -3,7 +3,6 @@
 
 mod explain;
 mod head;
-mod load;
 mod validate;
 
 use std::io::Read as _;

@@ -3,11 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use switchyard_merge::{MergeOptions, merge};
+use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 
-use switchyard_config::decode_file as decode;
-
-use crate::load::combine;
+use switchyard_config::{combine, decode_file as decode};
 
 /// The lines to print; empty when the files are clean.
 pub struct Report {
@@ -27,7 +25,13 @@ pub fn validate(files: &[PathBuf]) -> Report {
     }
     let loaded = combine(decoded);
     lines.extend(loaded.duplicates.iter().cloned());
-    let providers = BTreeMap::from([("file".to_owned(), loaded.provider)]);
+    let providers = BTreeMap::from([(
+        "file".to_owned(),
+        ProviderConfig {
+            config: loaded.decoded.config,
+            problems: loaded.decoded.problems,
+        },
+    )]);
     let merged = merge(&providers, &MergeOptions::default());
     for disabled in merged.disabled.values() {
         for problem in &disabled.problems {

@@ -6,6 +6,7 @@
 //! own, so a faulty one is reported as a [`Problem`] and left out while the others stay;
 //! resources that fail the model's own validation are left out the same way.
 
+mod combine;
 pub mod de;
 pub mod labels;
 pub mod node;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use switchyard_model::{DynamicConfig, Problem};
 
+pub use combine::{Combined, combine};
 pub use de::{DecodeError, Source, from_node};
 pub use labels::{LabelIssue, LabelTree, label_tree};
 pub use node::{Node, Scalar};

@@ -1,19 +1,19 @@
-//! Loading dynamic-configuration files into providers' configurations, as the file
-//! provider reads a directory: every file of one provider is one configuration, and a
-//! resource defined in two files keeps its first definition (files in the order given).
+//! Combining several decoded files into one provider's configuration, as Traefik's file
+//! provider reads a directory: a resource defined in two files keeps its first definition
+//! (files in the order given) and the duplicate is reported.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use switchyard_config::Decoded;
-use switchyard_merge::ProviderConfig;
 use switchyard_model::{DynamicConfig, ResourceKind};
+
+use crate::Decoded;
 
 /// One provider's files, combined.
 #[derive(Debug, Default)]
-pub struct Loaded {
+pub struct Combined {
     /// The combined configuration and problems.
-    pub provider: ProviderConfig,
+    pub decoded: Decoded,
     /// Which file defined each resource (kind, local name).
     pub origins: BTreeMap<(ResourceKind, String), PathBuf>,
     /// Resources defined twice (the first definition is used, as Traefik does).
@@ -21,29 +21,29 @@ pub struct Loaded {
 }
 
 /// Combines decoded files of one provider.
-pub fn combine(files: Vec<(PathBuf, Decoded)>) -> Loaded {
-    let mut out = Loaded::default();
+pub fn combine(files: Vec<(PathBuf, Decoded)>) -> Combined {
+    let mut out = Combined::default();
     for (path, decoded) in files {
         for problem in decoded.problems {
             out.origins
                 .entry((problem.kind, problem.name.clone()))
                 .or_insert_with(|| path.clone());
-            out.provider.problems.push(problem);
+            out.decoded.problems.push(problem);
         }
         add_file(&mut out, &path, decoded.config);
     }
     out
 }
 
-fn add_file(out: &mut Loaded, path: &Path, config: DynamicConfig) {
+fn add_file(out: &mut Combined, path: &Path, config: DynamicConfig) {
     let DynamicConfig {
         http,
         tcp,
         udp,
         tls,
     } = config;
-    let Loaded {
-        provider: ProviderConfig { config: to, .. },
+    let Combined {
+        decoded: Decoded { config: to, .. },
         origins,
         duplicates,
     } = out;

@@ -1,0 +1,3 @@
+//! Discovery service: docker.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Discovery service: file.
+
+fn main() {}

@@ -1,0 +1,31 @@
+//! The provider harness: what every discovery service shares.
+//!
+//! A discovery source (files, a Docker engine, a Kubernetes cluster) implements
+//! [`Provider`]: its kind, and a watch that yields full snapshots of its configuration.
+//! The harness does the rest (see `harness`): an actix actor around the watch, throttling
+//! of bursts, dropping snapshots equal to the last, reconnecting with capped backoff,
+//! publishing to the bus per its contract, and the provider's status on the bus.
+
+use futures::stream::LocalBoxStream;
+use switchyard_config::Decoded;
+
+/// One full snapshot of a provider's configuration: the resources it found, and the
+/// problems of the ones it rejected (each names the resource and the field).
+pub type Snapshot = Decoded;
+
+/// Why a watch failed; the harness logs it, marks the provider unhealthy on the bus
+/// (keeping its last published configuration), and restarts the watch with backoff.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+/// A discovery source.
+pub trait Provider: 'static {
+    /// The provider's kind (`file`, `docker`), reported in its status.
+    fn kind(&self) -> &'static str;
+
+    /// Starts watching the source: the stream yields a full snapshot at once and then one
+    /// after every change. It ends, or yields an error, when the source is lost; the
+    /// harness then calls `watch` again after a backoff.
+    fn watch(&mut self) -> LocalBoxStream<'static, Result<Snapshot, ProviderError>>;
+}
