@@ -7,11 +7,20 @@
 //! publishing to the bus per its contract, and the provider's status on the bus.
 
 use futures::stream::LocalBoxStream;
-use switchyard_config::Decoded;
+use switchyard_model::{DynamicConfig, Problem};
 
-/// One full snapshot of a provider's configuration: the resources it found, and the
-/// problems of the ones it rejected (each names the resource and the field).
-pub type Snapshot = Decoded;
+/// One full snapshot of a provider's configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// The resources it found.
+    pub config: DynamicConfig,
+    /// The resources it rejected, each with what is wrong (resource and field).
+    pub problems: Vec<Problem>,
+    /// Source-level errors that are not about one resource (a file that does not parse,
+    /// a container that cannot be inspected), for the provider's status. The provider
+    /// keeps what such a source last contributed in `config`.
+    pub errors: Vec<String>,
+}
 
 /// Why a watch failed; the harness logs it, marks the provider unhealthy on the bus
 /// (keeping its last published configuration), and restarts the watch with backoff.
