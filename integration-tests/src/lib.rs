@@ -73,6 +73,29 @@ pub async fn nats_image() -> anyhow::Result<GenericImage> {
     Ok(image)
 }
 
+/// The tag of the locally built whoami image.
+pub const WHOAMI_IMAGE: (&str, &str) = ("switchyard/whoami", "local");
+
+/// The static whoami binary (`just static-bins` builds it).
+pub fn static_whoami_binary() -> anyhow::Result<PathBuf> {
+    let path = repo_root().join("target/x86_64-unknown-linux-gnu/debug/switchyard-whoami");
+    if !path.exists() {
+        bail!("{} is missing: run `just static-bins` first (`just test` does)", path.display());
+    }
+    Ok(path)
+}
+
+/// Builds the whoami image from `deploy/images/whoami/Dockerfile` and the static binary.
+pub async fn whoami_image() -> anyhow::Result<GenericImage> {
+    let image = GenericBuildableImage::new(WHOAMI_IMAGE.0, WHOAMI_IMAGE.1)
+        .with_dockerfile(repo_root().join("deploy/images/whoami/Dockerfile"))
+        .with_file(static_whoami_binary()?, "switchyard-whoami")
+        .build_image()
+        .await
+        .context("building the whoami image")?;
+    Ok(image)
+}
+
 /// A NATS server with JetStream in a container, and the URL to reach it from the host.
 pub struct Nats {
     /// The running container (removed when dropped).

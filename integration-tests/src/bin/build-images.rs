@@ -9,7 +9,12 @@ async fn main() -> anyhow::Result<()> {
                 let (repo, tag) = switchyard_integration_tests::NATS_IMAGE;
                 println!("built {repo}:{tag}");
             }
-            other => anyhow::bail!("unknown image {other:?}; known: nats"),
+            "whoami" => {
+                let _image = switchyard_integration_tests::whoami_image().await?;
+                let (repo, tag) = switchyard_integration_tests::WHOAMI_IMAGE;
+                println!("built {repo}:{tag}");
+            }
+            other => anyhow::bail!("unknown image {other:?}; known: nats, whoami"),
         }
     }
     Ok(())

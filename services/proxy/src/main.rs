@@ -212,6 +212,7 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
             tls: ep.http.tls.is_some(),
             metrics: metrics.entrypoint(name),
             access_log: metrics.logs_access(),
+            max_header_bytes: config.max_header_bytes,
             port: local.port(),
             forwarded: ForwardedConfig {
                 trusted_ips: trusted,

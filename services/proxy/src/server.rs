@@ -66,6 +66,8 @@ pub struct EntryPointState {
     pub metrics: EntryPointMetrics,
     /// Whether the access log is on.
     pub access_log: bool,
+    /// The largest request head accepted, in bytes (request line and header fields).
+    pub max_header_bytes: usize,
 }
 
 /// The request as the rule matchers see it.
@@ -168,6 +170,11 @@ async fn route(
     ctx: &WorkerCtx,
     obs: &mut Observation,
 ) -> HttpResponse {
+    let head_bytes = req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>();
+    if head_bytes > ep.max_header_bytes {
+        return plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "431 Request Header Fields Too Large");
+    }
     let snapshot = shared.snapshot.load_full();
     let raw_target = req
         .uri()
