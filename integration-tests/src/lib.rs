@@ -80,7 +80,10 @@ pub const WHOAMI_IMAGE: (&str, &str) = ("switchyard/whoami", "local");
 pub fn static_whoami_binary() -> anyhow::Result<PathBuf> {
     let path = repo_root().join("target/x86_64-unknown-linux-gnu/debug/switchyard-whoami");
     if !path.exists() {
-        bail!("{} is missing: run `just static-bins` first (`just test` does)", path.display());
+        bail!(
+            "{} is missing: run `just static-bins` first (`just test` does)",
+            path.display()
+        );
     }
     Ok(path)
 }

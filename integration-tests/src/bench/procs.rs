@@ -11,11 +11,14 @@ use anyhow::{Context as _, bail};
 /// Every wait on a process or a port ends after this long.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// `ppid`, `utime + stime` and the start time (clock ticks) from `/proc/<pid>/stat`.
+/// `ppid`, `utime + stime`, `cutime + cstime` and the start time (clock ticks) from
+/// `/proc/<pid>/stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
     pub ppid: u32,
     pub ticks: u64,
+    /// Of the children it waited for (wrk, once a run is over).
+    pub children_ticks: u64,
     /// Tells a process from a later one that reused its pid.
     pub start: u64,
 }
@@ -25,11 +28,13 @@ pub struct ProcStat {
 pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state); ppid is field 4, utime 14, stime 15, starttime 22.
+    // `rest` starts at field 3 (state); ppid is field 4, utime 14, stime 15, cutime 16,
+    // cstime 17, starttime 22.
     let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
     Some(ProcStat {
         ppid: u32::try_from(field(4)?).ok()?,
         ticks: field(14)? + field(15)?,
+        children_ticks: field(16)? + field(17)?,
         start: field(22)?,
     })
 }
@@ -40,6 +45,56 @@ pub fn parse_vm_rss_kib(text: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Busy and total clock ticks of all CPUs from `/proc/stat`'s `cpu` line (guest time is
+/// already counted in user time).
+pub fn parse_machine_ticks(text: &str) -> Option<(u64, u64)> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal [guest guest_nice]
+    let at = |i: usize| fields.get(i).copied();
+    let busy = at(0)? + at(1)? + at(2)? + at(5)? + at(6)? + at(7)?;
+    Some((busy, busy + at(3)? + at(4)?))
+}
+
+/// CPU ticks of the whole machine and of this process with everything it started: the
+/// difference over a run is what other processes took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuSnapshot {
+    pub machine_busy: u64,
+    pub machine_total: u64,
+    pub ours: u64,
+}
+
+impl CpuSnapshot {
+    pub fn take() -> Option<Self> {
+        let (machine_busy, machine_total) =
+            parse_machine_ticks(&std::fs::read_to_string("/proc/stat").ok()?)?;
+        let me = std::process::id();
+        let own = stat_of(me)?;
+        Some(Self {
+            machine_busy,
+            machine_total,
+            ours: cpu_ticks(&process_tree(me)) + own.children_ticks,
+        })
+    }
+
+    /// The share of the machine's CPU (0..1) that other processes used since `earlier`.
+    pub fn foreign_share_since(&self, earlier: &CpuSnapshot) -> f64 {
+        let total = self.machine_total.saturating_sub(earlier.machine_total);
+        let busy = self.machine_busy.saturating_sub(earlier.machine_busy);
+        let ours = self.ours.saturating_sub(earlier.ours);
+        if total == 0 {
+            return 0.0;
+        }
+        busy.saturating_sub(ours) as f64 / total as f64
+    }
+}
+
+/// The parsed `/proc/<pid>/stat` of `pid`, if it runs.
 pub fn stat_of(pid: u32) -> Option<ProcStat> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
@@ -235,10 +290,11 @@ mod tests {
         let cases = [
             (
                 "plain",
-                "1234 (nginx) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 100 1000 200",
+                "1234 (nginx) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 4 6 20 0 1 0 100 1000 200",
                 Some(ProcStat {
                     ppid: 1,
                     ticks: 325,
+                    children_ticks: 10,
                     start: 100,
                 }),
             ),
@@ -248,6 +304,7 @@ mod tests {
                 Some(ProcStat {
                     ppid: 42,
                     ticks: 10,
+                    children_ticks: 0,
                     start: 1,
                 }),
             ),
@@ -263,10 +320,47 @@ mod tests {
     }
 
     #[test]
+    fn machine_ticks_are_parsed() {
+        let cases = [
+            (
+                "with guest columns",
+                "cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n",
+                Some((161, 1181)),
+            ),
+            ("old kernel, no steal", "cpu  100 5 50 1000 20 3 2\n", None),
+            ("no cpu line", "intr 1 2 3\n", None),
+        ];
+        for (case, input, expected) in cases {
+            assert_eq!(parse_machine_ticks(input), expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn foreign_load_is_the_machine_minus_ours() {
+        let at = |busy, total, ours| CpuSnapshot {
+            machine_busy: busy,
+            machine_total: total,
+            ours,
+        };
+        let cases = [
+            ("all ours", at(100, 200, 50), at(300, 400, 250), 0.0),
+            ("a quarter foreign", at(0, 0, 0), at(150, 200, 100), 0.25),
+            ("no time passed", at(5, 10, 0), at(5, 10, 0), 0.0),
+            // Our ticks are sampled at other instants than the machine's; never below zero.
+            ("ours above busy", at(0, 0, 0), at(90, 200, 100), 0.0),
+        ];
+        for (case, before, after, expected) in cases {
+            let got = after.foreign_share_since(&before);
+            assert!((got - expected).abs() < 1e-9, "{case}: {got}");
+        }
+    }
+
+    #[test]
     fn this_process_is_found_in_proc() {
         let me = std::process::id();
         assert!(process_tree(me).contains(&me));
         assert!(rss_kib(&[me]) > 0);
         assert!(stat_of(me).is_some());
+        assert!(CpuSnapshot::take().is_some());
     }
 }

@@ -36,6 +36,8 @@ pub struct Sample {
     pub wrk: WrkReport,
     pub cpu_us_per_request: f64,
     pub rss_load_kib: u64,
+    /// The share of the machine's CPU that processes other than the benchmark's used.
+    pub foreign_share: f64,
     /// What went wrong (errors, short bodies), with wrk's output.
     pub problem: Option<String>,
 }
@@ -128,6 +130,24 @@ pub fn render_table(rows: &[Row]) -> String {
     out
 }
 
+/// Says how much CPU other processes took during `samples`: on a small machine a compiler
+/// running meanwhile moves every figure.
+pub fn foreign_note<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> String {
+    let worst = samples
+        .into_iter()
+        .map(|s| s.foreign_share)
+        .fold(0.0, f64::max);
+    let warn = if worst > 0.05 {
+        " ⚠ the machine was not quiet; figures are disturbed"
+    } else {
+        ""
+    };
+    format!(
+        "Other processes: at most {:.1}% of the machine's CPU during a run.{warn}",
+        worst * 100.0
+    )
+}
+
 /// Whether Switchyard spent less CPU per request than nginx and HAProxy and kept a higher
 /// share of the direct throughput; `None` when a competitor did not run.
 pub fn verdict(rows: &[Row]) -> String {
@@ -201,6 +221,7 @@ mod tests {
             },
             cpu_us_per_request: cpu,
             rss_load_kib: 2048,
+            foreign_share: 0.0,
             problem: problem.then(|| "broken".to_owned()),
         }
     }
@@ -297,6 +318,29 @@ mod tests {
         for (case, rows, expected) in cases {
             let got = verdict(&rows);
             assert!(got.starts_with(expected), "{case}: {got}");
+        }
+    }
+
+    #[test]
+    fn other_load_is_reported_at_its_worst() {
+        let with = |share| Sample {
+            foreign_share: share,
+            ..sample(1.0, 1.0, false)
+        };
+        let cases = [
+            ("quiet", vec![with(0.0), with(0.01)], "at most 1.0%", false),
+            (
+                "a build ran",
+                vec![with(0.01), with(0.4)],
+                "at most 40.0%",
+                true,
+            ),
+            ("nothing ran", vec![], "at most 0.0%", false),
+        ];
+        for (case, samples, share, warned) in cases {
+            let note = foreign_note(&samples);
+            assert!(note.contains(share), "{case}: {note}");
+            assert_eq!(note.contains("not quiet"), warned, "{case}: {note}");
         }
     }
 

@@ -9,7 +9,9 @@
 //! against the direct backend in the same round, the CPU time the proxy's processes spent per
 //! request served (user+sys from `/proc/<pid>/stat`) and their RSS idle and at peak under load.
 //!
-//! Environment: `BENCH_SECONDS` (per wrk run, default 5), `BENCH_ROUNDS` (default 3).
+//! Environment: `BENCH_SECONDS` (per wrk run, default 5), `BENCH_ROUNDS` (default 3);
+//! `BENCH_COUNT_STATUSES=1` has wrk count responses by status in every run (slower; to explain
+//! errors: by default a run with errors is repeated once with statuses counted).
 //! Output: Markdown on stdout and in `target/bench-proxy.md`.
 
 use std::collections::BTreeMap;
@@ -20,9 +22,10 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use crate::procs::{
-    Child, START_TIMEOUT, Started, clock_ticks_per_second, cpu_ticks, process_tree, rss_kib,
+    Child, CpuSnapshot, START_TIMEOUT, Started, clock_ticks_per_second, cpu_ticks, process_tree,
+    rss_kib,
 };
-use crate::report::{Row, Sample, Target, latency, render_table, row_of, verdict};
+use crate::report::{Row, Sample, Target, foreign_note, latency, render_table, row_of, verdict};
 use crate::wrk::parse_wrk;
 use anyhow::{Context as _, bail};
 use serde_json::json;
@@ -141,7 +144,9 @@ fn ensure_tools() -> anyhow::Result<Tools> {
         eprintln!("installing {} (missing)", missing.join(", "));
         let mut args = vec!["install", "-y", "--no-install-recommends"];
         args.extend(&missing);
-        if !apt_get(&args) && !(apt_get(&["update"]) && apt_get(&args)) {
+        // A stale package index is the usual reason for a failed install.
+        let installed = apt_get(&args) || (apt_get(&["update"]) && apt_get(&args));
+        if !installed {
             eprintln!(
                 "could not install {}; run `apt-get install -y {}` as root",
                 missing.join(", "),
@@ -404,6 +409,8 @@ async fn start_targets(
 struct Wrk {
     bin: PathBuf,
     status_script: PathBuf,
+    /// Count statuses in every run (`BENCH_COUNT_STATUSES`), not only in a rerun after errors.
+    count_statuses: bool,
 }
 
 const STATUS_SCRIPT: &str = r#"-- Counts responses by status; keeps the start of the first non-2xx body per thread.
@@ -483,9 +490,18 @@ async fn measure(
         "--latency".to_owned(),
         url,
     ];
+    let status_args = ["-s".to_owned(), wrk.status_script.display().to_string()];
+    if wrk.count_statuses {
+        args.extend(status_args.clone());
+    }
+    let machine_before = CpuSnapshot::take();
     let ticks_before = cpu_ticks(&pids);
     let (text, peak_rss) = run_wrk(&wrk.bin, &args, &pids, seconds).await?;
     let ticks_after = cpu_ticks(&pids);
+    let foreign_share = match (machine_before, CpuSnapshot::take()) {
+        (Some(before), Some(after)) => after.foreign_share_since(&before),
+        _ => 0.0,
+    };
     let report = parse_wrk(&text).with_context(|| format!("wrk output:\n{text}"))?;
     let mut problems = Vec::new();
     if report.requests == 0 {
@@ -505,9 +521,12 @@ async fn measure(
         ));
     }
     let mut problem = None;
-    if !problems.is_empty() {
-        // The same load again, counting statuses, to say what the errors were.
-        args.extend(["-s".to_owned(), wrk.status_script.display().to_string()]);
+    if !problems.is_empty() && wrk.count_statuses {
+        problem = Some(format!("{}:\n{text}", problems.join("; ")));
+    } else if !problems.is_empty() {
+        // The same load again, counting statuses, to say what the errors were (errors that
+        // depend on what came before, idle time for one, may not come back).
+        args.extend(status_args);
         let statuses = match run_wrk(&wrk.bin, &args, &pids, seconds).await {
             Ok((statuses, _)) => statuses,
             Err(e) => format!("{e:#}"),
@@ -521,13 +540,12 @@ async fn measure(
     Ok(Sample {
         cpu_us_per_request: cpu_us / report.requests.max(1) as f64,
         rss_load_kib: peak_rss,
+        foreign_share,
         problem,
         wrk: report,
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// Report
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -598,6 +616,7 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
     let wrk = Wrk {
         bin: tools.wrk.clone(),
         status_script: work.join("statuses.lua"),
+        count_statuses: std::env::var_os("BENCH_COUNT_STATUSES").is_some_and(|v| !v.is_empty()),
     };
     std::fs::write(&wrk.status_script, STATUS_SCRIPT)?;
     let ticks = clock_ticks_per_second();
@@ -625,13 +644,14 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
                         measure(&wrk, endpoint, connections, *body, settings.seconds, ticks)
                             .await?;
                     eprintln!(
-                        "round {round}/{}  c={connections:<3} {:<6} {:<10} {:>9.0} req/s  p99 {:>9}  {:>6.1} µs/req{}",
+                        "round {round}/{}  c={connections:<3} {:<6} {:<10} {:>9.0} req/s  p99 {:>9}  {:>6.1} µs/req  other load {:>4.1}%{}",
                         settings.rounds,
                         body.label,
                         endpoint.target.name(),
                         sample.wrk.requests_per_second,
                         latency(sample.wrk.p99_us),
                         sample.cpu_us_per_request,
+                        sample.foreign_share * 100.0,
                         if sample.problem.is_some() {
                             "  ⚠ errors"
                         } else {
@@ -649,7 +669,6 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
 
     let mut markdown = String::from("# Proxy benchmark\n\n");
     markdown.push_str(&describe_machine(&tools, &bins, settings));
-    let mut verdicts = Vec::new();
     let mut problems = Vec::new();
     let none = Vec::new();
     for connections in CONNECTIONS {
@@ -664,18 +683,18 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
                     row_of(e.target, own, direct, e.rss_idle_kib)
                 })
                 .collect();
+            let these = Target::ALL
+                .iter()
+                .filter_map(|t| samples.get(&(connections, b, *t)))
+                .flatten();
             let _ = write!(
                 markdown,
-                "\n## {connections} connections, {} body\n\n{}\n{}\n",
+                "\n## {connections} connections, {} body\n\n{}\n{}\n\n{}\n",
                 body.label,
                 render_table(&rows),
-                verdict(&rows)
+                verdict(&rows),
+                foreign_note(these),
             );
-            verdicts.push(format!(
-                "- c={connections}, {}: {}",
-                body.label,
-                verdict(&rows)
-            ));
             for target in Target::ALL {
                 for (round, s) in samples
                     .get(&(connections, b, target))
@@ -695,7 +714,6 @@ async fn run(settings: Settings, started: &mut Started) -> anyhow::Result<Outcom
             }
         }
     }
-    let _ = write!(markdown, "\n## Target\n\n{}\n", verdicts.join("\n"));
     if !problems.is_empty() {
         markdown.push_str("\n## Errors\n\n```\n");
         markdown.push_str(&problems.join("\n"));

@@ -2,12 +2,27 @@
 //!
 //! A discovery source (files, a Docker engine, a Kubernetes cluster) implements
 //! [`Provider`]: its kind, and a watch that yields full snapshots of its configuration.
-//! The harness does the rest (see `harness`): an actix actor around the watch, throttling
+//! The harness does the rest (see [`harness`]): an actix actor around the watch, throttling
 //! of bursts, dropping snapshots equal to the last, reconnecting with capped backoff,
 //! publishing to the bus per its contract, and the provider's status on the bus.
+//!
+//! A discovery service flattens [`HarnessArgs`] into its own clap arguments and ends its
+//! `main` with `switchyard_provider::run_blocking(provider, args.harness)` (or awaits
+//! [`run`] inside its own actix system).
+
+pub mod args;
+pub mod harness;
+pub mod outbox;
+pub mod retry;
+pub mod sink;
+pub mod status;
+pub mod watch;
 
 use futures::stream::LocalBoxStream;
 use switchyard_model::{DynamicConfig, Problem};
+
+pub use args::HarnessArgs;
+pub use harness::{Harness, HarnessError, run, run_blocking, start};
 
 /// One full snapshot of a provider's configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
