@@ -171,9 +171,16 @@ async fn route(
     obs: &mut Observation,
 ) -> HttpResponse {
     let head_bytes = req.uri().path_and_query().map_or(1, |p| p.as_str().len())
-        + req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>();
+        + req
+            .headers()
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>();
     if head_bytes > ep.max_header_bytes {
-        return plain(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "431 Request Header Fields Too Large");
+        return plain(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "431 Request Header Fields Too Large",
+        );
     }
     let snapshot = shared.snapshot.load_full();
     let raw_target = req
