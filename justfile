@@ -1,10 +1,18 @@
-# Switchyard tasks. `just up` runs the stack (arrives with the proxy), `just test` runs every test.
+# Switchyard tasks. `just up` runs the stack with a demo, `just test` runs every test.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # List the recipes.
 default:
     @just --list
+
+# The whole stack on this machine, with a demo route; Ctrl-C stops it.
+up:
+    deploy/demo/up.sh
+
+# Stops what an interrupted `just up` left running.
+down:
+    -if [ -f target/demo/pids ]; then xargs -r kill < target/demo/pids 2>/dev/null; fi; pkill -f 'target/debug/switchyard-' || true; pkill -f 'nats-server -js -a 127.0.0.1 -p 4222' || true
 
 # Format check, clippy with warnings denied, then every unit, golden, property and integration test.
 test: static-bins
