@@ -144,12 +144,15 @@ async fn resource_revisions(kv: &kv::Store, provider: &str) -> BTreeMap<String, 
 #[derive(Clone, Default)]
 struct Reader {
     state: Arc<Mutex<BTreeMap<ConfigKey, Record>>>,
+    /// The state after each batch applied (one per commit once caught up).
+    history: Arc<Mutex<Vec<BTreeMap<ConfigKey, Record>>>>,
 }
 
 impl Reader {
     fn follow(kv: kv::Store) -> Self {
         let reader = Self::default();
         let state = reader.state.clone();
+        let history = reader.history.clone();
         tokio::spawn(follow_config(kv, move |event| {
             if let Event::Apply(batch) = event {
                 let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -162,9 +165,30 @@ impl Reader {
                         None => state.remove(&key),
                     };
                 }
+                history
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(state.clone());
             }
         }));
         reader
+    }
+
+    /// Every configuration the reader has held for `provider`, oldest first (a batch of
+    /// another provider repeats none).
+    fn seen(&self, provider: &str) -> Vec<DynamicConfig> {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen: Vec<DynamicConfig> = history
+            .iter()
+            .map(|state| {
+                from_records(state.iter())
+                    .remove(provider)
+                    .map(|(config, _)| config)
+                    .unwrap_or_default()
+            })
+            .collect();
+        seen.dedup();
+        seen
     }
 
     /// The configuration the reader holds for `provider`.
@@ -211,23 +235,34 @@ async fn harness_publishes_collapses_bursts_drops_repeats_and_reports_failures()
     assert_eq!(s.last_error, None);
     assert!(s.last_snapshot_at_ms.is_some());
 
-    // A burst within the throttle window becomes one commit with the last state.
-    for i in 0..10 {
-        send(&feed, snapshot(&[("web", &format!("b{i}.example"))]));
+    // A burst after a quiet period: its first snapshot is committed at once, the rest
+    // collapse into its last, committed when the cooldown ends. Two commits, no more.
+    tokio::time::sleep(throttle * 2).await;
+    let seen_before = reader.seen("edge").len();
+    let burst: Vec<Snapshot> = (0..10)
+        .map(|i| snapshot(&[("web", &format!("b{i}.example"))]))
+        .collect();
+    for s in &burst {
+        send(&feed, s.clone());
     }
-    eventually(WAIT, "the burst's commit", || async {
-        generation(&kv, "edge").await >= 2
+    eventually(WAIT, "the burst's commits", || async {
+        generation(&kv, "edge").await >= 3
     })
     .await?;
     tokio::time::sleep(throttle * 3).await;
-    assert_eq!(generation(&kv, "edge").await, 2, "exactly one commit");
-    let last = snapshot(&[("web", "b9.example")]);
+    assert_eq!(generation(&kv, "edge").await, 3, "exactly two commits");
+    let last = burst[9].clone();
     eventually(WAIT, "the burst's last state at the reader", || {
         let held = reader.config("edge");
         let want = last.config.clone();
         async move { held == want }
     })
     .await?;
+    assert_eq!(
+        reader.seen("edge")[seen_before..],
+        [burst[0].config.clone(), last.config.clone()],
+        "the reader sees the burst's first state, then its last"
+    );
     let (commit_2, revision_2) = commit(&kv, "edge").await.expect("commit");
     assert_eq!(commit_2.resources, 2, "router web and service whoami");
 
@@ -254,7 +289,7 @@ async fn harness_publishes_collapses_bursts_drops_repeats_and_reports_failures()
     assert_eq!(resource_revisions(&kv, "edge").await, revisions);
     assert_eq!(reader.config("edge"), last.config);
     let s = status(&kv, "edge").await.expect("status");
-    assert_eq!(s.generation, 2);
+    assert_eq!(s.generation, 3);
 
     // The restarted watch delivers again: healthy, and the change is published.
     let recovered = snapshot(&[("web", "c.example")]);
@@ -262,7 +297,7 @@ async fn harness_publishes_collapses_bursts_drops_repeats_and_reports_failures()
     eventually(WAIT, "a healthy status after the restart", || async {
         status(&kv, "edge")
             .await
-            .is_some_and(|s| s.healthy && s.last_error.is_none() && s.generation == 3)
+            .is_some_and(|s| s.healthy && s.last_error.is_none() && s.generation == 4)
     })
     .await?;
     eventually(WAIT, "the recovered snapshot at the reader", || {
@@ -271,6 +306,58 @@ async fn harness_publishes_collapses_bursts_drops_repeats_and_reports_failures()
         async move { held == want }
     })
     .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_isolated_change_is_committed_at_once_and_the_next_waits_the_throttle()
+-> anyhow::Result<()> {
+    let nats = start_nats().await?;
+    let bus = TestBus::connect(&nats.url).await?;
+    let kv = bus.buckets.config.clone();
+    let reader = Reader::follow(kv.clone());
+    let throttle = Duration::from_secs(2);
+    let feed = start_harness(&nats.url, "edge", throttle);
+
+    send(&feed, snapshot(&[("web", "a.example")]));
+    eventually(WAIT, "the first commit", || async {
+        generation(&kv, "edge").await == 1
+    })
+    .await?;
+    // A quiet period longer than the throttle, then one change: no throttle wait.
+    tokio::time::sleep(throttle + Duration::from_millis(500)).await;
+    let change = snapshot(&[("web", "b.example")]);
+    let sent = tokio::time::Instant::now();
+    send(&feed, change.clone());
+    eventually(WAIT, "the isolated change at the reader", || {
+        let held = reader.config("edge");
+        let want = change.config.clone();
+        async move { held == want }
+    })
+    .await?;
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "an isolated change took {took:?} with a throttle of {throttle:?}"
+    );
+    assert_eq!(generation(&kv, "edge").await, 2);
+
+    // That publish started a cooldown: a change right after it waits for its end.
+    let next = snapshot(&[("web", "c.example")]);
+    send(&feed, next.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        generation(&kv, "edge").await,
+        2,
+        "a change in the cooldown is held back"
+    );
+    eventually(WAIT, "the held-back change at the reader", || {
+        let held = reader.config("edge");
+        let want = next.config.clone();
+        async move { held == want }
+    })
+    .await?;
+    assert_eq!(generation(&kv, "edge").await, 3);
     Ok(())
 }
 

@@ -65,8 +65,10 @@ pub struct HarnessArgs {
     #[arg(long = "nats-replicas", env = "NATS_REPLICAS", default_value_t = 1)]
     pub nats_replicas: usize,
 
-    /// How long to collect changes before publishing (`200ms`, `1s`; a bare number is
-    /// seconds, as in Traefik; `0` publishes every snapshot at once).
+    /// The minimum time between two publishes (`200ms`, `1s`; a bare number is seconds, as
+    /// in Traefik): a change after a quiet period is published at once, changes during the
+    /// following window are collapsed into one publish at its end; `0` publishes every
+    /// snapshot at once.
     #[arg(
         long = "throttle",
         env = "SWITCHYARD_PROVIDER_THROTTLE",

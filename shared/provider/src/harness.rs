@@ -2,7 +2,8 @@
 //!
 //! - The watcher ([`watcher::WatcherActor`]) runs [`Provider::watch`], forwards snapshots,
 //!   and restarts a lost watch with capped backoff.
-//! - The publisher ([`publisher::PublisherActor`]) throttles, drops unchanged snapshots,
+//! - The publisher ([`publisher::PublisherActor`]) throttles (leading and trailing edge,
+//!   see [`crate::outbox`]), drops unchanged snapshots,
 //!   publishes through a [`ConfigSink`](crate::sink::ConfigSink), retries, resynchronises
 //!   after a reconnect and keeps the provider's status on the bus.
 //! - The connection task connects NATS and opens the buckets (retrying forever), hands the

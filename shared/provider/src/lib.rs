@@ -3,7 +3,8 @@
 //! A discovery source (files, a Docker engine, a Kubernetes cluster) implements
 //! [`Provider`]: its kind, and a watch that yields full snapshots of its configuration.
 //! The harness does the rest (see [`harness`]): an actix actor around the watch, throttling
-//! of bursts, dropping snapshots equal to the last, reconnecting with capped backoff,
+//! (a change after a quiet period is published at once, a burst at most twice per window;
+//! see [`outbox`]), dropping snapshots equal to the last, reconnecting with capped backoff,
 //! publishing to the bus per its contract, and the provider's status on the bus.
 //!
 //! A discovery service flattens [`HarnessArgs`] into its own clap arguments and ends its

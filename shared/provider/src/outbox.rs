@@ -3,11 +3,18 @@
 //!
 //! Plain logic with the time passed in, so that it is tested without a bus or a clock.
 //!
-//! - **Throttle.** The first snapshot after a quiet period opens a window of `throttle`;
-//!   every snapshot arriving in the window replaces the pending one, and the last one is
-//!   published when the window closes. A burst therefore becomes one commit, and no
-//!   snapshot waits longer than `throttle` (unless a publish is still in flight or
-//!   failing). A zero throttle publishes every snapshot at once.
+//! - **Throttle** (leading and trailing edge). A snapshot that arrives when no publish
+//!   started within the last `throttle` is published at once: an isolated change is never
+//!   delayed. Each publish (an actual write; a snapshot dropped as unchanged does not
+//!   count) starts a cooldown of `throttle` when the write starts; snapshots arriving
+//!   during it, or while a publish is in flight, collapse into the latest, which is
+//!   published when the cooldown ends (or when the write in flight completes, if later),
+//!   and that publish starts the next cooldown. A burst shorter than `throttle` therefore
+//!   becomes at most two commits, its first snapshot at once and its last at the end of
+//!   the window, and a steady stream is still published once per window: arrivals never
+//!   postpone a publish. A zero throttle publishes every snapshot at once (collapsing
+//!   those that arrive while a publish is in flight). A retry waits out its backoff, not
+//!   the cooldown, and the republish after a reconnect waits for neither.
 //! - **Dedupe.** A snapshot equal to the last one published is dropped without a write.
 //! - **Retry.** A failed publish keeps its snapshot pending (unless a newer one arrived) and
 //!   is retried after a capped backoff, on a resynchronised publisher: a half-written
@@ -40,7 +47,7 @@ pub struct Job {
     pub snapshot: Snapshot,
     /// When it arrived.
     pub arrived_at: Instant,
-    /// When the oldest snapshot it replaces arrived (the start of the window).
+    /// When the oldest snapshot it stands for arrived.
     pub first_arrived_at: Instant,
     /// How many snapshots it stands for (1 plus those it replaced).
     pub received: usize,
@@ -64,8 +71,11 @@ pub enum Next {
 pub struct Outbox {
     throttle: Duration,
     pending: Option<Pending>,
-    /// No publish before this instant (the end of the throttle window, or of a retry wait).
+    /// No publish before this instant (the end of the cooldown, or of a retry wait).
     not_before: Option<Instant>,
+    /// The end of the cooldown started by the last publish: a snapshot arriving before it
+    /// waits for it, one arriving after it is due at once.
+    cooldown_until: Option<Instant>,
     /// The last snapshot the bus was brought to.
     published: Option<Snapshot>,
     in_flight: bool,
@@ -77,12 +87,13 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An empty outbox that collapses bursts within `throttle`.
+    /// An empty outbox throttling with `throttle` (see the module docs).
     pub fn new(throttle: Duration) -> Self {
         Self {
             throttle,
             pending: None,
             not_before: None,
+            cooldown_until: None,
             published: None,
             in_flight: false,
             unsure: false,
@@ -103,10 +114,13 @@ impl Outbox {
             first_arrived_at,
             received,
         });
-        // An open window (or a retry wait) is not extended: bursts cannot postpone a
-        // publish forever.
+        // A due instant already set (the cooldown's end, a retry wait) is never moved:
+        // arrivals cannot postpone a publish.
         if self.not_before.is_none() {
-            self.not_before = Some(now + self.throttle);
+            self.not_before = Some(match self.cooldown_until {
+                Some(until) if until > now => until,
+                _ => now,
+            });
         }
     }
 
@@ -155,6 +169,7 @@ impl Outbox {
             return Next::Idle;
         };
         self.in_flight = true;
+        self.cooldown_until = Some(now + self.throttle);
         Next::Publish(Box::new(Job {
             snapshot: pending.snapshot,
             arrived_at: pending.arrived_at,
@@ -239,40 +254,104 @@ mod tests {
     }
 
     #[test]
-    fn burst_collapses_to_the_last_snapshot() {
+    fn burst_publishes_its_first_at_once_and_its_last_when_the_cooldown_ends() {
         let t0 = Instant::now();
         let mut o = Outbox::new(THROTTLE);
-        for i in 0..10u32 {
-            o.received(snap(i), t0 + ms(u64::from(i) * 10));
-            assert_eq!(
-                o.next(t0 + ms(u64::from(i) * 10)),
-                Next::WakeAt(t0 + THROTTLE)
-            );
+        o.received(snap(0), t0);
+        let first = publish(o.next(t0));
+        assert_eq!(first.snapshot, snap(0));
+        assert_eq!((first.received, first.first_arrived_at), (1, t0));
+        // While the first write is in flight, arrivals wait for it.
+        o.received(snap(1), t0 + ms(1));
+        assert_eq!(o.next(t0 + ms(1)), Next::Idle);
+        o.published(first);
+        // Then they wait for the cooldown the first publish started, however many arrive.
+        for i in 1..10u32 {
+            let now = t0 + ms(u64::from(i) * 10);
+            o.received(snap(i), now);
+            assert_eq!(o.next(now), Next::WakeAt(t0 + THROTTLE), "snapshot {i}");
         }
-        let job = publish(o.next(t0 + THROTTLE));
-        assert_eq!(job.snapshot, snap(9));
-        assert_eq!(job.received, 10);
-        assert_eq!(job.first_arrived_at, t0);
-        assert_eq!(job.arrived_at, t0 + ms(90));
-        assert!(!job.resync);
-        o.published(job);
+        assert_eq!(o.next(t0 + ms(199)), Next::WakeAt(t0 + THROTTLE));
+        let last = publish(o.next(t0 + THROTTLE));
+        assert_eq!(last.snapshot, snap(9));
+        assert_eq!(last.received, 10, "snapshot 1 twice, then 2 to 9");
+        assert_eq!(last.first_arrived_at, t0 + ms(1));
+        assert_eq!(last.arrived_at, t0 + ms(90));
+        assert!(!last.resync);
+        o.published(last);
         assert_eq!(o.next(t0 + THROTTLE), Next::Idle);
         assert_eq!(o.last_published(), Some(&snap(9)));
+        // The trailing publish starts a cooldown of its own.
+        o.received(snap(10), t0 + THROTTLE + ms(10));
+        assert_eq!(
+            o.next(t0 + THROTTLE + ms(10)),
+            Next::WakeAt(t0 + THROTTLE * 2)
+        );
     }
 
     #[test]
-    fn first_snapshot_after_quiet_waits_at_most_the_throttle() {
+    fn a_snapshot_waits_only_for_the_rest_of_the_cooldown() {
+        struct Case {
+            case: &'static str,
+            /// When the snapshot arrives, after the last publish started.
+            arrives: Duration,
+            /// When it is published.
+            due: Duration,
+        }
+        let cases = [
+            Case {
+                case: "right after the publish",
+                arrives: ms(0),
+                due: THROTTLE,
+            },
+            Case {
+                case: "late in the cooldown",
+                arrives: ms(199),
+                due: THROTTLE,
+            },
+            Case {
+                case: "as the cooldown ends",
+                arrives: THROTTLE,
+                due: THROTTLE,
+            },
+            Case {
+                case: "just after the cooldown",
+                arrives: ms(201),
+                due: ms(201),
+            },
+            Case {
+                case: "after a long quiet period",
+                arrives: Duration::from_secs(60),
+                due: Duration::from_secs(60),
+            },
+        ];
+        for c in cases {
+            let t0 = Instant::now();
+            let mut o = Outbox::new(THROTTLE);
+            o.received(snap(1), t0);
+            let job = publish(o.next(t0));
+            o.published(job);
+            o.received(snap(2), t0 + c.arrives);
+            if c.due > c.arrives {
+                assert_eq!(
+                    o.next(t0 + c.arrives),
+                    Next::WakeAt(t0 + c.due),
+                    "{}",
+                    c.case
+                );
+            }
+            let job = publish(o.next(t0 + c.due));
+            assert_eq!(job.snapshot, snap(2), "{}", c.case);
+            assert_eq!(job.arrived_at, t0 + c.arrives, "{}", c.case);
+        }
+    }
+
+    #[test]
+    fn the_very_first_snapshot_is_published_at_once() {
         let t0 = Instant::now();
-        let mut o = Outbox::new(THROTTLE);
+        let mut o = Outbox::new(Duration::from_secs(2));
         o.received(snap(1), t0);
-        let job = publish(o.next(t0 + THROTTLE));
-        o.published(job);
-        // Long quiet period, then one snapshot: due one throttle after its arrival.
-        let later = t0 + Duration::from_secs(60);
-        o.received(snap(2), later);
-        assert_eq!(o.next(later), Next::WakeAt(later + THROTTLE));
-        assert_eq!(o.next(later + ms(199)), Next::WakeAt(later + THROTTLE));
-        assert_eq!(publish(o.next(later + THROTTLE)).snapshot, snap(2));
+        assert_eq!(publish(o.next(t0)).snapshot, snap(1));
     }
 
     #[test]
@@ -293,8 +372,12 @@ mod tests {
             .iter()
             .map(|(d, _)| u64::try_from(d.as_millis()).unwrap_or(0))
             .collect();
-        assert_eq!(at, [200, 450, 700, 950]);
-        assert_eq!(published[0].1, snap(4));
+        assert_eq!(at, [0, 200, 400, 600, 800]);
+        let snapshots: Vec<Snapshot> = published.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(snapshots, [snap(0), snap(4), snap(8), snap(12), snap(16)]);
+        // The stream's last snapshot follows when the last cooldown ends.
+        assert_eq!(o.next(t0 + ms(950)), Next::WakeAt(t0 + ms(1000)));
+        assert_eq!(publish(o.next(t0 + ms(1000))).snapshot, snap(19));
     }
 
     #[test]
@@ -317,23 +400,40 @@ mod tests {
     fn equal_snapshot_is_dropped() {
         struct Case {
             case: &'static str,
+            /// When the sequence arrives, after snapshot 1 was published.
+            arrives: Duration,
             sequence: Vec<u32>,
+            /// When it is due.
+            due: Duration,
             expect_publish: Option<u32>,
         }
         let cases = [
             Case {
-                case: "same as published",
+                case: "same as published, in the cooldown",
+                arrives: ms(10),
                 sequence: vec![1],
+                due: THROTTLE,
+                expect_publish: None,
+            },
+            Case {
+                case: "same as published, after a quiet period",
+                arrives: ms(1000),
+                sequence: vec![1],
+                due: ms(1000),
                 expect_publish: None,
             },
             Case {
                 case: "burst that returns to the published state",
+                arrives: ms(10),
                 sequence: vec![2, 3, 1],
+                due: THROTTLE,
                 expect_publish: None,
             },
             Case {
                 case: "different from published",
+                arrives: ms(10),
                 sequence: vec![1, 2],
+                due: THROTTLE,
                 expect_publish: Some(2),
             },
         ];
@@ -341,19 +441,36 @@ mod tests {
             let t0 = Instant::now();
             let mut o = Outbox::new(THROTTLE);
             o.received(snap(1), t0);
-            let job = publish(o.next(t0 + THROTTLE));
+            let job = publish(o.next(t0));
             o.published(job);
-            let t1 = t0 + Duration::from_secs(1);
             for n in &c.sequence {
-                o.received(snap(*n), t1);
+                o.received(snap(*n), t0 + c.arrives);
             }
-            match (o.next(t1 + THROTTLE), c.expect_publish) {
+            match (o.next(t0 + c.due), c.expect_publish) {
                 (Next::Idle, None) => {}
-                (Next::Publish(job), Some(n)) => assert_eq!(job.snapshot, snap(n), "{}", c.case),
+                (Next::Publish(job), Some(n)) => {
+                    assert_eq!(job.snapshot, snap(n), "{}", c.case);
+                    o.published(*job);
+                }
                 (other, _) => panic!("{}: unexpected {other:?}", c.case),
             }
-            assert_eq!(o.next(t1 + THROTTLE * 2), Next::Idle, "{}", c.case);
+            assert_eq!(o.next(t0 + c.due + THROTTLE), Next::Idle, "{}", c.case);
         }
+    }
+
+    #[test]
+    fn a_dropped_snapshot_starts_no_cooldown() {
+        let t0 = Instant::now();
+        let mut o = Outbox::new(THROTTLE);
+        o.received(snap(1), t0);
+        let job = publish(o.next(t0));
+        o.published(job);
+        // Unchanged after the cooldown: nothing written, and no new cooldown...
+        o.received(snap(1), t0 + ms(300));
+        assert_eq!(o.next(t0 + ms(300)), Next::Idle);
+        // ...so the next change goes out at once.
+        o.received(snap(2), t0 + ms(350));
+        assert_eq!(publish(o.next(t0 + ms(350))).snapshot, snap(2));
     }
 
     #[test]
@@ -395,6 +512,27 @@ mod tests {
         let job = publish(o.next(now));
         assert!(!job.resync);
         assert_eq!(o.failed(job, now), ms(100));
+    }
+
+    #[test]
+    fn a_retry_keeps_its_backoff_under_a_throttle() {
+        let t0 = Instant::now();
+        let mut o = Outbox::new(THROTTLE);
+        o.received(snap(1), t0);
+        let job = publish(o.next(t0));
+        let delay = o.failed(job, t0 + ms(5));
+        assert_eq!(delay, ms(100));
+        // A snapshot arriving in the retry wait neither moves it nor waits for the
+        // cooldown the failed publish started.
+        o.received(snap(2), t0 + ms(50));
+        assert_eq!(o.next(t0 + ms(50)), Next::WakeAt(t0 + ms(105)));
+        let job = publish(o.next(t0 + ms(105)));
+        assert_eq!(job.snapshot, snap(2));
+        assert!(job.resync);
+        o.published(job);
+        // The successful retry is a publish: it starts a cooldown.
+        o.received(snap(3), t0 + ms(150));
+        assert_eq!(o.next(t0 + ms(150)), Next::WakeAt(t0 + ms(305)));
     }
 
     #[test]
@@ -441,7 +579,7 @@ mod tests {
         o.reconnected(t0);
         assert_eq!(o.next(t0), Next::Idle);
         o.received(snap(1), t0);
-        let job = publish(o.next(t0 + THROTTLE));
+        let job = publish(o.next(t0));
         assert!(
             job.resync,
             "the reconnect before the first publish still resyncs"
@@ -463,25 +601,30 @@ mod tests {
         let t0 = Instant::now();
         let mut o = Outbox::new(THROTTLE);
         o.received(snap(1), t0);
-        let job = publish(o.next(t0 + THROTTLE));
-        o.reconnected(t0 + THROTTLE);
-        assert_eq!(o.next(t0 + THROTTLE), Next::Idle, "one publish at a time");
+        let job = publish(o.next(t0));
+        o.reconnected(t0 + ms(2));
+        assert_eq!(o.next(t0 + ms(2)), Next::Idle, "one publish at a time");
         o.published(job);
-        let again = publish(o.next(t0 + THROTTLE));
+        // The resync does not wait for the cooldown.
+        let again = publish(o.next(t0 + ms(5)));
         assert_eq!(again.snapshot, snap(1));
         assert!(again.resync);
         o.published(again);
-        assert_eq!(o.next(t0 + THROTTLE), Next::Idle);
+        assert_eq!(o.next(t0 + ms(5)), Next::Idle);
     }
 
     #[test]
-    fn reconnect_publishes_a_pending_snapshot_without_waiting_for_the_window() {
+    fn reconnect_publishes_a_pending_snapshot_without_waiting_for_the_cooldown() {
         let t0 = Instant::now();
         let mut o = Outbox::new(THROTTLE);
         o.received(snap(1), t0);
+        let job = publish(o.next(t0));
+        o.published(job);
+        o.received(snap(2), t0 + ms(10));
+        assert_eq!(o.next(t0 + ms(10)), Next::WakeAt(t0 + THROTTLE));
         o.reconnected(t0 + ms(50));
         let job = publish(o.next(t0 + ms(50)));
-        assert_eq!(job.snapshot, snap(1));
+        assert_eq!(job.snapshot, snap(2));
         assert!(job.resync);
     }
 }

@@ -61,8 +61,9 @@ pub struct PublisherActor<S: ConfigSink> {
 }
 
 impl<S: ConfigSink> PublisherActor<S> {
-    /// An actor publishing as `name`, collapsing bursts within `throttle`; it waits for
-    /// [`BusReady`] before writing anything.
+    /// An actor publishing as `name`, at once after a quiet period and then at most once
+    /// per `throttle` (see [`crate::outbox`]); it waits for [`BusReady`] before writing
+    /// anything.
     pub fn new(name: String, throttle: Duration, board: StatusBoard) -> Self {
         Self {
             name,

@@ -222,8 +222,28 @@ async fn sleep(d: Duration) {
     tokio::time::sleep(d).await;
 }
 
+/// The rule `r` in each commit, with when it was committed after `start`.
+fn commit_rules(rig: &Rig, start: Instant) -> Vec<(Duration, String)> {
+    rig.bus.with(|log| {
+        log.commits
+            .iter()
+            .map(|(at, records)| {
+                let rule = records
+                    .iter()
+                    .find(|(k, _)| k.name == "r")
+                    .and_then(|(_, r)| r.spec.as_ref())
+                    .and_then(|spec| spec.get("rule"))
+                    .and_then(|rule| rule.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                (*at - start, rule)
+            })
+            .collect()
+    })
+}
+
 #[test]
-fn burst_becomes_one_commit_within_the_throttle() {
+fn burst_gives_its_first_at_once_and_its_last_after_the_throttle() {
     paused(|| async {
         let rig = Rig::start(THROTTLE, true);
         sleep(ms(1)).await;
@@ -233,19 +253,64 @@ fn burst_becomes_one_commit_within_the_throttle() {
             sleep(ms(10)).await;
         }
         sleep(ms(500)).await;
-        assert_eq!(rig.commits(), 1);
-        assert_eq!(rig.held_rule().as_deref(), Some("Host(`h9`)"));
-        let committed_at = rig.bus.with(|log| log.commits[0].0);
-        // One throttle after the first arrival, plus the write itself.
-        assert_eq!(committed_at - start, THROTTLE + LATENCY);
+        // The first write starts the cooldown, so the last one follows one throttle after it.
+        assert_eq!(
+            commit_rules(&rig, start),
+            [
+                (LATENCY, "Host(`h0`)".to_owned()),
+                (THROTTLE + LATENCY, "Host(`h9`)".to_owned()),
+            ]
+        );
         let status = rig
             .last_status()
             .unwrap_or_else(|| panic!("status written"));
         assert!(status.healthy);
-        assert_eq!(status.generation, 1);
+        assert_eq!(status.generation, 2);
         assert_eq!(
             (status.provider.as_str(), status.kind.as_str()),
             ("fake-a", "fake")
+        );
+    });
+}
+
+#[test]
+fn an_isolated_change_is_published_at_once() {
+    paused(|| async {
+        let rig = Rig::start(Duration::from_secs(2), true);
+        sleep(ms(1)).await;
+        let start = Instant::now();
+        rig.send(Feed::Snapshot(Box::new(snap(1))));
+        sleep(Duration::from_secs(10)).await;
+        let again = Instant::now();
+        rig.send(Feed::Snapshot(Box::new(snap(2))));
+        sleep(ms(100)).await;
+        assert_eq!(
+            commit_rules(&rig, start),
+            [
+                (LATENCY, "Host(`h1`)".to_owned()),
+                (again - start + LATENCY, "Host(`h2`)".to_owned()),
+            ]
+        );
+    });
+}
+
+#[test]
+fn a_change_in_the_cooldown_waits_for_its_end() {
+    paused(|| async {
+        let rig = Rig::start(THROTTLE, true);
+        sleep(ms(1)).await;
+        let start = Instant::now();
+        rig.send(Feed::Snapshot(Box::new(snap(1))));
+        sleep(ms(150)).await;
+        rig.send(Feed::Snapshot(Box::new(snap(2))));
+        sleep(ms(100)).await;
+        // Due when the first publish's cooldown ends, not one throttle after it arrived.
+        assert_eq!(
+            commit_rules(&rig, start),
+            [
+                (LATENCY, "Host(`h1`)".to_owned()),
+                (THROTTLE + LATENCY, "Host(`h2`)".to_owned()),
+            ]
         );
     });
 }
