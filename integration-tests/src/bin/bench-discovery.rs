@@ -24,7 +24,6 @@ struct Sample {
     engine: Duration,
 }
 
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let nats = start_nats().await?;

@@ -413,21 +413,31 @@ struct Wrk {
     count_statuses: bool,
 }
 
-const STATUS_SCRIPT: &str = r#"-- Counts responses by status; keeps the start of the first non-2xx body per thread.
+const STATUS_SCRIPT: &str = r#"-- Counts responses by status; per thread, keeps the start of the first non-2xx body and
+-- the positions (response number in the thread) of the first non-2xx ones: the start or the
+-- end of a run points at connection reuse or at shutdown.
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {}; sample = "" end
+function init(args) statuses = {}; sample = ""; seen = 0; positions = "" end
 function response(status, headers, body)
+  seen = seen + 1
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
-  if status >= 300 and sample == "" then sample = string.sub(body or "", 1, 300) end
+  if status >= 300 then
+    if sample == "" then sample = string.sub(body or "", 1, 300) end
+    if string.len(positions) < 200 then positions = positions .. " " .. seen end
+  end
 end
 function done(summary, latency, requests)
   local total = {}
-  for _, t in ipairs(threads) do
+  for i, t in ipairs(threads) do
     for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
     local s = t:get("sample")
     if s ~= "" then io.write("non-2xx body: " .. s .. "\n") end
+    local p = t:get("positions")
+    if p ~= "" then
+      io.write("thread " .. i .. ": non-2xx at response" .. p .. " of " .. t:get("seen") .. "\n")
+    end
   end
   for k, v in pairs(total) do io.write("status " .. k .. ": " .. v .. "\n") end
 end

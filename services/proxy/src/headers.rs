@@ -9,8 +9,30 @@ use switchyard_http_normalize::Headers;
 /// A mutable view of an actix header map.
 pub struct ActixHeaders<'a>(pub &'a mut HeaderMap);
 
+/// Names the normaliser asks for on every request: looked up as static names, because
+/// `HeaderName::from_bytes` allocates for every name that is not a standard header.
+const KNOWN: [&str; 14] = [
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-forwarded-scheme",
+    "x-forwarded-uri",
+    "x-forwarded-method",
+    "x-forwarded-prefix",
+    "x-forwarded-tls-client-cert",
+    "x-forwarded-tls-client-cert-info",
+    "x-real-ip",
+    "x-scheme",
+    "proxy-connection",
+];
+
 fn name(name: &str) -> Option<HeaderName> {
-    HeaderName::from_bytes(name.as_bytes()).ok()
+    match KNOWN.iter().find(|known| known.eq_ignore_ascii_case(name)) {
+        Some(known) => Some(HeaderName::from_static(known)),
+        None => HeaderName::from_bytes(name.as_bytes()).ok(),
+    }
 }
 
 impl Headers for ActixHeaders<'_> {

@@ -281,7 +281,7 @@ async fn route(
         headers,
         peer,
         entry_point: ep.name.clone(),
-        router: Arc::from(route.name.as_str()),
+        router: handler.name.clone(),
         body: obs.count_request_body(body.into_inner()),
         notes: obs.notes(),
     };

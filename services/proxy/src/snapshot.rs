@@ -21,6 +21,8 @@ pub struct RouterHandler {
     pub service: Arc<dyn Service>,
     /// The router's and service's metrics.
     pub metrics: RouteMetrics,
+    /// The router's qualified name, shared by every request it serves.
+    pub name: Arc<str>,
 }
 
 /// One consistent state of the proxy.
@@ -96,6 +98,7 @@ impl Snapshot {
                     middlewares: chain,
                     service,
                     metrics: metrics.route(name, &router.service),
+                    name: Arc::from(name.as_str()),
                 })
             })();
             match built {

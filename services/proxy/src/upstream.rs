@@ -9,6 +9,7 @@ pub mod tunnel;
 
 use std::time::Duration;
 
+use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, HttpResponseBuilder};
@@ -105,6 +106,18 @@ impl ForwardError {
             .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
             .body(status.canonical_reason().unwrap_or("Error").to_owned())
     }
+}
+
+/// How often a request without a body is resent after its pooled connection failed.
+const STALE_CONNECTION_RETRIES: usize = 2;
+
+/// Whether the error is one of an established (pooled) connection failing before any
+/// response came back, rather than a refused connection or a timeout.
+fn on_reused_connection(e: &SendRequestError) -> bool {
+    matches!(
+        e,
+        SendRequestError::Send(_) | SendRequestError::Response(_) | SendRequestError::Http(_)
+    ) || matches!(e, SendRequestError::Connect(ConnectError::Disconnected))
 }
 
 fn classify(e: SendRequestError) -> ForwardError {
@@ -210,41 +223,74 @@ pub async fn forward(
         "http"
     };
     let url = format!("{scheme}://{}{path}", target.authority);
-    let mut upstream = client
-        .request(req.method.clone(), url.as_str())
-        .no_decompress();
-    {
+    let host = if options.pass_host_header {
+        req.host.as_str()
+    } else {
+        target.authority.as_str()
+    };
+    let build = || {
+        let mut upstream = client
+            .request(req.method.clone(), url.as_str())
+            .no_decompress();
         let headers = upstream.headers_mut();
         for (name, value) in req.headers.iter() {
             if name != header::HOST && !is_hop_by_hop(name) {
                 headers.append(name.clone(), value.clone());
             }
         }
-        let host = if options.pass_host_header {
-            req.host.as_str()
-        } else {
-            target.authority.as_str()
-        };
         if let Ok(value) = HeaderValue::from_str(host) {
             headers.insert(header::HOST, value);
         }
-    }
-    if let Some(timeout) = options.response_header_timeout {
-        upstream = upstream.timeout(timeout);
-    }
-    let send = if has_body(&req.headers) {
-        upstream.send_stream(req.body)
-    } else {
-        upstream.send()
+        match options.response_header_timeout {
+            Some(timeout) => upstream.timeout(timeout),
+            None => upstream,
+        }
     };
-    let response = send.await.map_err(classify)?;
-    let mut builder = HttpResponseBuilder::new(response.status());
+    let req_is_head = req.method == actix_web::http::Method::HEAD;
+    let response = if has_body(&req.headers) {
+        let upstream = build();
+        upstream.send_stream(req.body).await.map_err(classify)?
+    } else {
+        // A pooled keep-alive connection the server has closed in the meantime fails on
+        // first use; a request without a body is sent again on another connection, as
+        // Go's transport (and so Traefik) does.
+        let mut attempt = 0;
+        loop {
+            match build().send().await {
+                Ok(response) => break response,
+                Err(e) if attempt < STALE_CONNECTION_RETRIES && on_reused_connection(&e) => {
+                    tracing::debug!(error = %e, "retrying on a fresh connection");
+                    attempt += 1;
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+    };
+
+    let status = response.status();
+    // A body of known length is passed on with that length (no chunked re-encoding);
+    // HEAD answers and bodiless statuses carry a Content-Length but no body.
+    let bodiless = req_is_head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let length = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|_| !bodiless);
+    let mut builder = HttpResponseBuilder::new(status);
     for (name, value) in response.headers().iter() {
-        if !is_hop_by_hop(name) {
+        let length_set_by_body = length.is_some() && name == header::CONTENT_LENGTH;
+        if !is_hop_by_hop(name) && !length_set_by_body {
             builder.append_header((name.clone(), value.clone()));
         }
     }
-    Ok(builder.streaming(response))
+    Ok(match length {
+        Some(length) => builder.body(SizedStream::new(length, response)),
+        None => builder.streaming(response),
+    })
 }
 
 #[cfg(test)]

@@ -199,7 +199,9 @@ mod request_host_tests {
 
     #[test]
     fn request_host_cases() {
-        let cases: [(&str, Option<&str>, &[&str], bool, Option<&str>); 6] = [
+        /// (case, authority, Host headers, HTTP/1.1, expected host).
+        type Case<'a> = (&'a str, Option<&'a str>, &'a [&'a str], bool, Option<&'a str>);
+        let cases: [Case; 6] = [
             (
                 "authority wins",
                 Some("a.test"),
