@@ -200,7 +200,13 @@ mod request_host_tests {
     #[test]
     fn request_host_cases() {
         /// (case, authority, Host headers, HTTP/1.1, expected host).
-        type Case<'a> = (&'a str, Option<&'a str>, &'a [&'a str], bool, Option<&'a str>);
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            &'a [&'a str],
+            bool,
+            Option<&'a str>,
+        );
         let cases: [Case; 6] = [
             (
                 "authority wins",
