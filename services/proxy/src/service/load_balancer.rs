@@ -26,6 +26,8 @@ enum Pick {
     P2c,
 }
 
+pub use super::sticky::choose;
+
 /// The server chosen for a request, and the cookie to set on its response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
@@ -138,26 +140,12 @@ impl LoadBalancer {
     /// The server for a request with these headers: the one its sticky cookie names when
     /// that one is usable, otherwise the strategy's pick (with a cookie to set, when sticky).
     pub fn choose(&self, headers: &HeaderMap) -> Option<Choice> {
-        if let Some(sticky) = &self.sticky
-            && let Some(hit) = sticky.lookup(headers)
-            && self.usable(hit.index)
-        {
-            let set_cookie = if hit.rewrite {
-                sticky.set_cookie(hit.index).cloned()
-            } else {
-                None
-            };
-            return Some(Choice {
-                index: hit.index,
-                set_cookie,
-            });
-        }
-        let index = self.pick_index()?;
-        let set_cookie = self
-            .sticky
-            .as_ref()
-            .and_then(|s| s.set_cookie(index).cloned());
-        Some(Choice { index, set_cookie })
+        choose(
+            self.sticky.as_ref(),
+            headers,
+            |i| self.usable(i),
+            || self.pick_index(),
+        )
     }
 }
 

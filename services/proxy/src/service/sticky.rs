@@ -311,6 +311,32 @@ impl Sticky {
     }
 }
 
+/// The member for a request: the one its sticky cookie names while that one is `usable`
+/// (rewriting an old-format cookie), else `pick`'s, with a cookie naming it when sticky.
+pub fn choose(
+    sticky: Option<&Sticky>,
+    headers: &HeaderMap,
+    usable: impl Fn(usize) -> bool,
+    pick: impl FnOnce() -> Option<usize>,
+) -> Option<super::load_balancer::Choice> {
+    if let Some(sticky) = sticky
+        && let Some(hit) = sticky.lookup(headers)
+        && usable(hit.index)
+    {
+        let set_cookie = hit
+            .rewrite
+            .then(|| sticky.set_cookie(hit.index).cloned())
+            .flatten();
+        return Some(super::load_balancer::Choice {
+            index: hit.index,
+            set_cookie,
+        });
+    }
+    let index = pick()?;
+    let set_cookie = sticky.and_then(|s| s.set_cookie(index).cloned());
+    Some(super::load_balancer::Choice { index, set_cookie })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

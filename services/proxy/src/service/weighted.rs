@@ -16,6 +16,7 @@ use switchyard_model::http::Weighted as Spec;
 
 use super::load_balancer::Choice;
 use super::sticky::Sticky;
+use super::sticky::choose;
 use super::wrr::Rotation;
 use super::{Service, WorkerCtx, no_server_available};
 use crate::middleware::BuildError;
@@ -90,26 +91,12 @@ impl Weighted {
     /// The child for a request with these headers: the one its sticky cookie names when
     /// usable, otherwise the next in rotation (with a cookie to set, when sticky).
     pub fn choose(&self, headers: &HeaderMap) -> Option<Choice> {
-        if let Some(sticky) = &self.sticky
-            && let Some(hit) = sticky.lookup(headers)
-            && self.usable(hit.index)
-        {
-            let set_cookie = if hit.rewrite {
-                sticky.set_cookie(hit.index).cloned()
-            } else {
-                None
-            };
-            return Some(Choice {
-                index: hit.index,
-                set_cookie,
-            });
-        }
-        let index = self.rotation.pick(|i| self.usable(i))?;
-        let set_cookie = self
-            .sticky
-            .as_ref()
-            .and_then(|s| s.set_cookie(index).cloned());
-        Some(Choice { index, set_cookie })
+        choose(
+            self.sticky.as_ref(),
+            headers,
+            |i| self.usable(i),
+            || self.rotation.pick(|i| self.usable(i)),
+        )
     }
 }
 
