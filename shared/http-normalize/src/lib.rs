@@ -74,4 +74,4 @@ pub use hop::{
     HOP_BY_HOP_HEADERS, HopByHop, HopByHopOptions, remove_hop_by_hop, remove_hop_by_hop_with,
 };
 pub use host::{canonical_host, host_port, request_host, split_host_port};
-pub use target::{Target, normalize_path, normalize_target};
+pub use target::{Target, is_path_byte, normalize_path, normalize_target};

@@ -354,6 +354,12 @@ fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
+/// Whether `byte` may appear unescaped in a normalised path: a path-segment byte or `/`
+/// (Go's `validEncoded`). Middlewares that rewrite paths escape everything else.
+pub fn is_path_byte(byte: u8) -> bool {
+    byte == b'/' || is_pchar(byte)
+}
+
 /// Bytes that may appear literally in a normal path segment: RFC 3986 `pchar` without
 /// `%` (handled as escapes), plus `[` and `]`, which Go leaves alone.
 fn is_pchar(byte: u8) -> bool {

@@ -7,6 +7,7 @@
 //! decoded `URL.Path`, the helpers decode on the fly.
 
 use std::borrow::Cow;
+use switchyard_http_normalize::is_path_byte;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -175,34 +176,6 @@ pub fn check_escapes(raw: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Bytes Go accepts unescaped in an already-escaped path (`validEncoded`): unreserved,
-/// sub-delims, `:`, `@`, `/`, and `[`/`]`.
-fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'~'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-                | b'/'
-                | b'['
-                | b']'
-        )
 }
 
 /// Bytes Go's URL parser accepts in an authority (`userinfo@host:port`).
