@@ -129,6 +129,19 @@ async fn a_certificate_published_on_the_bus_is_served_by_sni() -> anyhow::Result
     assert!(response.contains("Name: secure"), "{response}");
     assert!(response.contains("x-forwarded-proto: https"), "{response}");
 
+    // TLS requests and connections are counted on the TLS entrypoint.
+    let metrics = switchyard_integration_tests::client::get(proxy.internal, "x", "/metrics")
+        .await?
+        .body;
+    assert!(
+        metrics.contains(r#"traefik_entrypoint_requests_total{code="200",entrypoint="websecure",method="GET",protocol="http"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"traefik_open_connections{entrypoint="websecure""#),
+        "{metrics}"
+    );
+
     // Another SNI gets the default certificate (which the test CA did not sign).
     let other = https_get(websecure, "other.test", "other.test", &roots).await;
     assert!(

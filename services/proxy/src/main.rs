@@ -251,6 +251,12 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
                     keep_alive: idle_timeout,
                     client_request_timeout: read_timeout,
                 },
+                {
+                    let ep_metrics = metrics.entrypoint(name);
+                    move |ext: &mut actix_http::Extensions| {
+                        ext.insert(ep_metrics.connection_opened());
+                    }
+                },
                 app_factory,
             )?;
             continue;

@@ -100,6 +100,7 @@ impl TlsInfo {
 ///     listener,
 ///     acceptor.clone(),
 ///     tls::HttpSettings { keep_alive: idle_timeout, client_request_timeout: read_timeout },
+///     move |ext| { ext.insert(ep_metrics.connection_opened()); },
 ///     move || {
 ///         App::new()
 ///             .app_data(state.clone())
@@ -109,15 +110,17 @@ impl TlsInfo {
 ///     },
 /// )?;
 /// ```
-pub fn listen_tls<F, I, S, B>(
+pub fn listen_tls<C, F, I, S, B>(
     builder: ServerBuilder,
     name: &str,
     listener: std::net::TcpListener,
     acceptor: Arc<TlsAcceptor>,
     settings: HttpSettings,
+    on_connect: C,
     app_factory: F,
 ) -> io::Result<ServerBuilder>
 where
+    C: Fn(&mut Extensions) + Send + Clone + 'static,
     F: Fn() -> I + Send + Clone + 'static,
     I: IntoServiceFactory<S, Request>,
     S: ServiceFactory<Request, Config = AppConfig> + 'static,
@@ -132,6 +135,7 @@ where
     let entry_point: Arc<str> = Arc::from(name);
     builder.listen(name, listener, move || {
         let for_info = acceptor.clone();
+        let on_connect = on_connect.clone();
         let app = app_factory().into_factory().map_err(|e: S::Error| e.into().error_response());
         let http = HttpService::build()
             .keep_alive(settings.keep_alive)
@@ -140,6 +144,7 @@ where
             .local_addr(local_addr)
             .on_connect_ext(move |io: &TlsStream<TcpStream>, ext: &mut Extensions| {
                 ext.insert(TlsInfo::of(io, &for_info));
+                on_connect(ext);
             })
             .finish(map_config(app, |_| AppConfig::default()))
             .map_err(|_| ());

@@ -555,6 +555,7 @@ async fn serves_http1_and_h2_through_actix_server() {
         listener,
         acceptor,
         HttpSettings::default(),
+        |_: &mut actix_http::Extensions| {},
         || {
             App::new().default_service(web::to(|req: HttpRequest| async move {
                 let sni = req
