@@ -361,10 +361,10 @@ fn add_vary_origin(headers: &mut HeaderMap) {
     headers.insert(header::VARY, vary);
 }
 
-/// A Content-Security-Policy value, possibly holding `$NONCE` placeholders.
+/// A Content-Security-Policy value, possibly holding `$NONCE` markers.
 enum Policy {
     Fixed(HeaderValue),
-    /// The text around each `$NONCE`; each placeholder becomes `'nonce-<random>'`.
+    /// The text around each `$NONCE`; each marker becomes `'nonce-<random>'`.
     WithNonce(Vec<String>),
 }
 
@@ -387,8 +387,8 @@ impl Policy {
         match self {
             Policy::Fixed(value) => Some(value.clone()),
             Policy::WithNonce(parts) => {
-                let placeholder = format!("'nonce-{}'", nonce.unwrap_or_default());
-                HeaderValue::from_str(&parts.join(&placeholder)).ok()
+                let nonce_value = format!("'nonce-{}'", nonce.unwrap_or_default());
+                HeaderValue::from_str(&parts.join(&nonce_value)).ok()
             }
         }
     }
