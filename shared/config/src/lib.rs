@@ -128,7 +128,7 @@ pub fn decode_str(text: &str, format: Format) -> Result<Decoded, SyntaxError> {
         Format::Yaml => Node::from_yaml(text)?,
         Format::Toml => Node::from_toml(text)?,
     };
-    let (decoded, structure) = resources::decode_tree(&root, Source::File, &[]);
+    let (decoded, structure) = resources::decode_tree(&root, Source::File, &[], true);
     if structure.is_empty() {
         Ok(decoded)
     } else {
@@ -147,7 +147,21 @@ pub fn decode_str(text: &str, format: Format) -> Result<Decoded, SyntaxError> {
 /// "file" to reject.
 pub fn decode_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Decoded {
     let tree = label_tree(labels);
-    let (decoded, _structure) = resources::decode_tree(&tree.node, Source::Labels, &tree.issues);
+    let (decoded, _structure) =
+        resources::decode_tree(&tree.node, Source::Labels, &tree.issues, true);
+    decoded
+}
+
+/// Decodes container labels like [`decode_labels`] but leaves the model's validation to the
+/// caller: a provider that completes resources from its source (Docker fills a router's
+/// default rule and a service's server address) validates after filling. Resources that do
+/// not decode, or whose label keys are malformed, are still rejected here.
+pub fn decode_labels_unvalidated<'a>(
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Decoded {
+    let tree = label_tree(labels);
+    let (decoded, _structure) =
+        resources::decode_tree(&tree.node, Source::Labels, &tree.issues, false);
     decoded
 }
 
