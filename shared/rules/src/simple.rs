@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+pub use switchyard_http_normalize::canonical_host;
+
 use crate::{HttpRequest, TcpConnection};
 
 /// A self-contained HTTP request description.
@@ -115,45 +117,6 @@ impl TcpConnection for SimpleConnection {
     fn alpn(&self) -> &[String] {
         &self.alpn
     }
-}
-
-/// Traefik's canonical request host: the port is stripped (`host:port`,
-/// `[v6]:port`), brackets of a bare `[v6]` are removed, and the result is
-/// trimmed and lower-cased. Anything unparsable is kept whole.
-pub fn canonical_host(raw: &str) -> String {
-    let host = if !raw.contains(':') {
-        raw
-    } else if let Some(host) = split_host_port(raw) {
-        host
-    } else if raw.len() >= 2 && raw.starts_with('[') && raw.ends_with(']') {
-        &raw[1..raw.len() - 1]
-    } else {
-        raw
-    };
-    host.trim().to_lowercase()
-}
-
-/// The host part of Go's `net.SplitHostPort`, or `None` where it errors.
-fn split_host_port(addr: &str) -> Option<&str> {
-    let colon = addr.rfind(':')?;
-    let host = if let Some(rest) = addr.strip_prefix('[') {
-        let close = rest.find(']')?;
-        // `]` must be followed directly by the port colon.
-        if close + 2 != colon {
-            return None;
-        }
-        &rest[..close]
-    } else {
-        let host = &addr[..colon];
-        if host.contains(':') {
-            return None;
-        }
-        host
-    };
-    if host.contains(['[', ']']) || addr[colon + 1..].contains(['[', ']']) {
-        return None;
-    }
-    Some(host)
 }
 
 /// Parses a raw query string like Go's `url.ParseQuery`: `&`-separated
