@@ -176,14 +176,18 @@ pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-/// The protocol a request asks to upgrade to (`Connection: upgrade` + `Upgrade: x`).
-fn upgrade_protocol(headers: &HeaderMap) -> Option<String> {
-    let connection_upgrade = headers
+/// Whether the `Connection` header lists the `upgrade` token.
+pub(crate) fn connection_upgrade(headers: &HeaderMap) -> bool {
+    headers
         .get_all(header::CONNECTION)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
-    if !connection_upgrade {
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// The protocol a request asks to upgrade to (`Connection: upgrade` + `Upgrade: x`).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<String> {
+    if !connection_upgrade(headers) {
         return None;
     }
     headers

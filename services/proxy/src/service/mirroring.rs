@@ -119,15 +119,6 @@ fn set_length(headers: &mut HeaderMap, len: usize) {
     }
 }
 
-/// Whether the request asks for a protocol upgrade (`Connection: upgrade`).
-fn is_upgrade(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::CONNECTION)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
-}
-
 /// A request body read for mirroring.
 enum Buffered {
     /// The whole body.
@@ -216,7 +207,7 @@ impl Service for Mirroring {
             let mirrors = self.sample();
             // A protocol upgrade takes over the client's connection, which a copy cannot
             // have: Traefik's mirrors fail on it, so they are not even tried.
-            if mirrors.is_empty() || is_upgrade(&req.headers) {
+            if mirrors.is_empty() || crate::upstream::connection_upgrade(&req.headers) {
                 return self.main.serve(req, ctx).await;
             }
             let head = Head::of(&req);
