@@ -5,9 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use switchyard_bus::follow::Batch;
-use switchyard_bus::record::from_records;
-use switchyard_bus::{ConfigKey, Record};
+use switchyard_bus::follow::{Batch, ConfigView};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use switchyard_routing::ProviderPrecedence;
 
@@ -16,9 +14,8 @@ use crate::snapshot::Snapshot;
 
 /// Everything the proxy knows from the bus.
 pub struct BusState {
-    records: BTreeMap<ConfigKey, Record>,
+    view: ConfigView,
     down: HashSet<(String, String)>,
-    revision: u64,
     options: MergeOptions,
     precedence: ProviderPrecedence,
     metrics: Arc<Metrics>,
@@ -34,9 +31,8 @@ impl BusState {
     ) -> Self {
         Self {
             metrics,
-            records: BTreeMap::new(),
+            view: ConfigView::default(),
             down: HashSet::new(),
-            revision: 0,
             options: MergeOptions {
                 entry_points: Some(entry_points.into_iter().collect()),
             },
@@ -46,33 +42,22 @@ impl BusState {
 
     /// Applies a batch of config changes; returns the new snapshot to swap in.
     pub fn apply(&mut self, batch: Batch) -> Arc<Snapshot> {
-        if batch.full {
-            self.records.clear();
-        }
-        for (key, record) in batch.changes {
-            match record {
-                Some(record) => {
-                    self.records.insert(key, record);
-                }
-                None => {
-                    self.records.remove(&key);
-                }
-            }
-        }
-        self.revision = self.revision.max(batch.revision);
+        self.view.apply(batch);
         self.snapshot()
     }
 
     /// Compiles the current records.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        let providers: BTreeMap<String, ProviderConfig> = from_records(&self.records)
+        let providers: BTreeMap<String, ProviderConfig> = self
+            .view
+            .providers()
             .into_iter()
             .map(|(provider, (config, problems))| (provider, ProviderConfig { config, problems }))
             .collect();
         let merged = merge(&providers, &self.options);
         let snapshot = Snapshot::build(
             &merged,
-            self.revision,
+            self.view.revision(),
             &self.precedence,
             &self.down,
             &self.metrics,

@@ -11,9 +11,55 @@
 
 use std::collections::BTreeMap;
 
+use switchyard_model::{DynamicConfig, Problem};
+
 use crate::keys::{ConfigEntryKey, ConfigKey, KeyError};
 use crate::messages::{Commit, ProviderStatus};
 use crate::record::{Record, RecordError};
+
+/// The records a reader has applied, per key: what every follower of the config bucket
+/// (proxy, certificates, health) keeps, so they all read the configuration the same way.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigView {
+    records: BTreeMap<ConfigKey, Record>,
+    revision: u64,
+}
+
+impl ConfigView {
+    /// Applies a batch: a full batch replaces everything, a partial one changes its keys.
+    pub fn apply(&mut self, batch: Batch) {
+        if batch.full {
+            self.records.clear();
+        }
+        for (key, record) in batch.changes {
+            match record {
+                Some(record) => {
+                    self.records.insert(key, record);
+                }
+                None => {
+                    self.records.remove(&key);
+                }
+            }
+        }
+        self.revision = self.revision.max(batch.revision);
+    }
+
+    /// The highest bus revision applied.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The records applied, by key.
+    pub fn records(&self) -> &BTreeMap<ConfigKey, Record> {
+        &self.records
+    }
+
+    /// Each provider's configuration and the problems of its records
+    /// ([`crate::record::from_records`]); pass this to `switchyard_merge::merge`.
+    pub fn providers(&self) -> BTreeMap<String, (DynamicConfig, Vec<Problem>)> {
+        crate::record::from_records(&self.records)
+    }
+}
 
 /// One entry of the config bucket as the watch delivers it.
 #[derive(Debug, Clone)]
