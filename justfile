@@ -43,3 +43,12 @@ image-nats:
 # Static binaries for the images the tests build (FROM scratch; no registry is needed).
 static-bins:
     RUSTFLAGS='-C target-feature=+crt-static' cargo build --target x86_64-unknown-linux-gnu -p switchyard-whoami
+
+# The stack in containers with Docker Compose (images from `just images` and `just image-nats`).
+compose-up:
+    deploy/compose/init.sh
+    docker-compose -p switchyard -f deploy/compose/compose.yml up -d
+
+# Stops and removes the Compose stack, its network and NATS volume.
+compose-down:
+    docker-compose -p switchyard -f deploy/compose/compose.yml down -v
