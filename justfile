@@ -40,9 +40,10 @@ images *SERVICES:
 image-nats:
     cargo run -q -p switchyard-integration-tests --bin build-images -- nats
 
-# Static binaries for the images the tests build (FROM scratch; no registry is needed).
+# Static binaries for the images the tests build (FROM scratch; no registry is needed): one
+# cargo invocation, debug profile, into target/x86_64-unknown-linux-gnu/debug.
 static-bins:
-    RUSTFLAGS='-C target-feature=+crt-static' cargo build --target x86_64-unknown-linux-gnu -p switchyard-whoami
+    RUSTFLAGS='-C target-feature=+crt-static' cargo build --target x86_64-unknown-linux-gnu --bins -p switchyard-whoami -p switchyard-proxy -p switchyard-discovery-file -p switchyard-discovery-docker -p switchyard-health -p switchyard-certificates
 
 # The stack in containers with Docker Compose (images from `just images` and `just image-nats`).
 compose-up:

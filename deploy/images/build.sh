@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 profile=release; flag=--release
 if [ "${1:-}" = "--debug" ]; then profile=debug; flag=; shift; fi
 services=("$@")
-[ ${#services[@]} -gt 0 ] || services=(proxy discovery-file discovery-docker cli whoami)
+[ ${#services[@]} -gt 0 ] || services=(proxy discovery-file discovery-docker health certificates cli whoami)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 target=x86_64-unknown-linux-gnu
 packages=()
