@@ -5,12 +5,14 @@
 //! messages, and reconnect forever with capped backoff. While NATS is unreachable the last
 //! snapshot keeps serving.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use futures::StreamExt as _;
 use switchyard_bus::follow::{Batch, Event};
+use switchyard_bus::keys::parse_health_key;
 use switchyard_bus::messages::{DisabledRouter, Heartbeat, ServerHealth};
 use switchyard_bus::nats::{Buckets, backoff, follow_config, now_ms, open_buckets};
 use tracing::{info, warn};
@@ -55,10 +57,23 @@ pub enum BusEntry {
     Challenge(String, Option<bytes::Bytes>),
 }
 
-/// A server's health changed.
+/// A server's health changed; a deleted key means up (no longer checked).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct HealthChanged(pub ServerHealth);
+pub struct HealthChanged {
+    /// Qualified service name.
+    pub service: String,
+    /// Server URL.
+    pub server: String,
+    /// Whether it takes traffic.
+    pub up: bool,
+}
+
+/// The health watch (re)opened and delivered the bucket's complete state: these
+/// (service, server) pairs are down, every other server is up.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct HealthReplaced(pub HashSet<(String, String)>);
 
 /// Buckets are open: start the watches and the heartbeat.
 #[derive(Message)]
@@ -273,33 +288,7 @@ impl Handler<Connected> for ConfigActor {
                 }
             },
         ));
-        let addr = ctx.address();
-        let health = buckets.health.clone();
-        actix::spawn(async move {
-            let mut attempt = 0;
-            loop {
-                match health.watch_with_history(">").await {
-                    Ok(mut watch) => {
-                        attempt = 0;
-                        while let Some(entry) = watch.next().await {
-                            let Ok(entry) = entry else { break };
-                            if entry.operation != async_nats::jetstream::kv::Operation::Put {
-                                continue;
-                            }
-                            match serde_json::from_slice::<ServerHealth>(&entry.value) {
-                                Ok(h) => addr.do_send(HealthChanged(h)),
-                                Err(e) => {
-                                    warn!(key = %entry.key, error = %e, "ignoring a health entry")
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => warn!(error = %e, "health watch failed"),
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-            }
-        });
+        actix::spawn(watch_health(buckets.health.clone(), ctx.address()));
         spawn_watch(buckets.certs.clone(), ctx.address(), BusEntry::Certificate);
         spawn_watch(
             buckets.challenges.clone(),
@@ -348,9 +337,19 @@ impl Handler<ApplyBatch> for ConfigActor {
 impl Handler<HealthChanged> for ConfigActor {
     type Result = ();
 
-    fn handle(&mut self, HealthChanged(h): HealthChanged, _: &mut Self::Context) {
+    fn handle(&mut self, h: HealthChanged, _: &mut Self::Context) {
         let current = self.shared.snapshot.load();
         self.state.set_health(&current, &h.service, &h.server, h.up);
+    }
+}
+
+impl Handler<HealthReplaced> for ConfigActor {
+    type Result = ();
+
+    fn handle(&mut self, HealthReplaced(down): HealthReplaced, _: &mut Self::Context) {
+        let current = self.shared.snapshot.load();
+        info!(down = down.len(), "server health caught up");
+        self.state.replace_health(&current, down);
     }
 }
 
@@ -365,6 +364,80 @@ impl Handler<BusEntry> for ConfigActor {
             }
             BusEntry::Challenge(key, value) => self.challenge(&key, value.as_deref()),
         }
+    }
+}
+
+/// What one health entry says: (service, server) and whether it is up; `None` for an
+/// entry outside the contract (logged).
+fn read_health(key: &str, value: Option<&[u8]>) -> Option<((String, String), bool)> {
+    let parsed = match parse_health_key(key) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            warn!(error = %e, "ignoring a health key");
+            return None;
+        }
+    };
+    let Some(value) = value else {
+        return Some((parsed, true));
+    };
+    match serde_json::from_slice::<ServerHealth>(value) {
+        // The key is the address; the payload's own names are informative.
+        Ok(h) => Some((parsed, h.up)),
+        Err(e) => {
+            warn!(%key, error = %e, "ignoring a health entry");
+            None
+        }
+    }
+}
+
+/// Follows the health bucket forever: each (re)opened watch first collects the complete
+/// state and replaces what the actor knows with it, then sends changes one by one.
+async fn watch_health(kv: async_nats::jetstream::kv::Store, addr: Addr<ConfigActor>) {
+    let mut attempt = 0;
+    loop {
+        let empty = kv.status().await.map(|s| s.values() == 0).unwrap_or(false);
+        match kv.watch_with_history(">").await {
+            Ok(mut watch) => {
+                attempt = 0;
+                let mut catching_up = Some(HashSet::new());
+                if empty && let Some(down) = catching_up.take() {
+                    addr.do_send(HealthReplaced(down));
+                }
+                while let Some(entry) = watch.next().await {
+                    let Ok(entry) = entry else { break };
+                    let value = match entry.operation {
+                        async_nats::jetstream::kv::Operation::Put => Some(entry.value.as_ref()),
+                        _ => None,
+                    };
+                    let read = read_health(&entry.key, value);
+                    match (&mut catching_up, read) {
+                        (Some(down), Some((key, up))) => {
+                            if up {
+                                down.remove(&key);
+                            } else {
+                                down.insert(key);
+                            }
+                        }
+                        (None, Some(((service, server), up))) => {
+                            addr.do_send(HealthChanged {
+                                service,
+                                server,
+                                up,
+                            });
+                        }
+                        (_, None) => {}
+                    }
+                    if entry.delta == 0
+                        && let Some(down) = catching_up.take()
+                    {
+                        addr.do_send(HealthReplaced(down));
+                    }
+                }
+            }
+            Err(e) => warn!(error = %e, "health watch failed"),
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt += 1;
     }
 }
 

@@ -5,6 +5,7 @@ pub mod failover;
 pub mod load_balancer;
 pub mod mirroring;
 pub mod p2c;
+pub mod passive;
 pub mod sticky;
 #[cfg(test)]
 mod testing;

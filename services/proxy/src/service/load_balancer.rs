@@ -2,7 +2,9 @@
 //! [`super::wrr`]) or by the power of two choices (`p2c`, see [`super::p2c`]), optionally
 //! pinned by a sticky cookie (see [`super::sticky`]). Servers that are down are skipped;
 //! servers of weight 0 never get requests under `wrr` (Traefik does not even register
-//! them), while `p2c` ignores weights altogether, as Traefik does.
+//! them), while `p2c` ignores weights altogether, as Traefik does. With a
+//! `passiveHealthCheck`, servers whose requests fail are taken out for a while (see
+//! [`super::passive`]).
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use futures::future::LocalBoxFuture;
 use switchyard_model::http::{LoadBalancer as Spec, ServersTransport, Strategy};
 
 use super::p2c::{self, InFlight};
+use super::passive::{Passive, monotonic_ms};
 use super::sticky::Sticky;
 use super::wrr::Rotation;
 use super::{ServerState, Service, WorkerCtx, no_server_available};
@@ -44,6 +47,7 @@ pub struct LoadBalancer {
     pick: Pick,
     sticky: Option<Sticky>,
     options: ForwardOptions,
+    passive: Option<Passive>,
 }
 
 /// The forwarding options of a load balancer using `transport` (`None`: the defaults).
@@ -111,6 +115,10 @@ impl LoadBalancer {
             pick,
             sticky,
             options: forward_options(spec, transport),
+            passive: spec
+                .passive_health_check
+                .as_ref()
+                .map(|p| Passive::new(p, spec.servers.len())),
         })
     }
 
@@ -119,16 +127,24 @@ impl LoadBalancer {
         &self.servers
     }
 
+    /// Whether server `i` is in rotation: up by its health, not out by passive checks.
+    fn in_rotation(&self, i: usize) -> bool {
+        self.servers[i].is_up()
+            && self
+                .passive
+                .as_ref()
+                .is_none_or(|p| p.admits(i, monotonic_ms))
+    }
+
     /// Whether server `i` can be chosen now.
     fn usable(&self, i: usize) -> bool {
-        let server = &self.servers[i];
-        server.is_up() && (matches!(self.pick, Pick::P2c) || server.weight > 0)
+        self.in_rotation(i) && (matches!(self.pick, Pick::P2c) || self.servers[i].weight > 0)
     }
 
     /// The next server by the strategy alone (no sticky cookie), among those up.
     fn pick_index(&self) -> Option<usize> {
         match &self.pick {
-            Pick::Wrr(rotation) => rotation.pick(|i| self.servers[i].is_up()),
+            Pick::Wrr(rotation) => rotation.pick(|i| self.in_rotation(i)),
             Pick::P2c => p2c::choose(
                 &self.servers,
                 |i| self.usable(i),
@@ -163,8 +179,21 @@ impl Service for LoadBalancer {
             let in_flight = matches!(self.pick, Pick::P2c).then(|| InFlight::start(server.clone()));
             req.notes
                 .forwarded_to(&server.target.url, &server.target.authority);
-            let mut response = match forward(&ctx.client, req, &server.target, &self.options).await
-            {
+            let forwarded = forward(&ctx.client, req, &server.target, &self.options).await;
+            if let Some(passive) = &self.passive {
+                // Traefik counts unreachable servers and 5xx answers as failed attempts.
+                let failed = forwarded
+                    .as_ref()
+                    .map_or(true, |r| r.status().is_server_error());
+                if passive.record(choice.index, failed, monotonic_ms()) {
+                    tracing::warn!(
+                        server = %server.target.url,
+                        out_for_ms = passive.window_ms(),
+                        "passive health check: server out of rotation"
+                    );
+                }
+            }
+            let mut response = match forwarded {
                 Ok(response) => response,
                 Err(e) => {
                     tracing::debug!(server = %server.target.url, error = %e, "forwarding failed");
@@ -445,6 +474,38 @@ mod tests {
         );
         a.stop().await;
         b.stop().await;
+    }
+
+    #[actix_web::test]
+    async fn passive_health_check_takes_a_refusing_server_out() {
+        let a = Backend::start("a").await;
+        let lb = lb(serde_json::json!({
+            "passiveHealthCheck": {"failureWindow": "1m"},
+            "servers": [{"url": "http://127.0.0.1:1"}, {"url": a.url}]
+        }));
+        let ctx = ctx();
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            statuses.push(
+                lb.serve(request("GET", "/x", &[]), &ctx)
+                    .await
+                    .status()
+                    .as_u16(),
+            );
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 502).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            5,
+            "{statuses:?}"
+        );
+        assert!(!lb.usable(0));
+        assert!(lb.available());
+        a.stop().await;
     }
 
     #[actix_web::test]
