@@ -5,7 +5,9 @@
 //! testcontainers.
 
 pub mod client;
+pub mod pebble;
 pub mod process;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

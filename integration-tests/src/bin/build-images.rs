@@ -1,4 +1,4 @@
-//! Builds the project's container images locally: `build-images nats`.
+//! Builds the project's container images locally: `build-images nats whoami pebble`.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,7 +14,12 @@ async fn main() -> anyhow::Result<()> {
                 let (repo, tag) = switchyard_integration_tests::WHOAMI_IMAGE;
                 println!("built {repo}:{tag}");
             }
-            other => anyhow::bail!("unknown image {other:?}; known: nats, whoami"),
+            "pebble" => {
+                let _image = switchyard_integration_tests::pebble::pebble_image().await?;
+                let (repo, tag) = switchyard_integration_tests::pebble::PEBBLE_IMAGE;
+                println!("built {repo}:{tag}");
+            }
+            other => anyhow::bail!("unknown image {other:?}; known: nats, whoami, pebble"),
         }
     }
     Ok(())
