@@ -101,11 +101,6 @@ impl BusState {
         }
     }
 
-    /// The servers known down.
-    pub fn down(&self) -> &HashSet<(String, String)> {
-        &self.down
-    }
-
     fn apply_health(&self, current: &Snapshot, key: &(String, String), up: bool) {
         let Some(states) = current.servers.get(key) else {
             // Not served by this replica (yet): remembered in `down` for the next build.
@@ -194,7 +189,7 @@ mod tests {
             }
             assert_eq!((up(&snapshot, a), up(&snapshot, b)), (a_up, b_up), "{case}");
         }
-        assert!(state.down().contains(&key("http://c:1")));
+        assert!(state.down.contains(&key("http://c:1")));
         // A rebuilt snapshot starts with the servers known down out of rotation.
         state.set_health(&snapshot, "s@file", b, false);
         let rebuilt = state.snapshot();
