@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `just up`: the whole stack on this machine, with a demo.
 #   NATS (JetStream), the proxy, discovery-file (watching deploy/demo/dynamic),
-#   discovery-docker (when a Docker engine answers), two whoami backends, and a TLS
-#   certificate generated for the demo on the HTTPS entrypoint.
+#   discovery-docker (when a Docker engine answers), health (active health checks), two
+#   whoami backends, and a TLS certificate generated for the demo on the HTTPS entrypoint.
 # Logs of every service go to one stream, each line prefixed with the service's name.
 # Ctrl-C stops everything. `just down` stops what a previous run left behind.
 set -euo pipefail
@@ -70,6 +70,7 @@ if docker info >/dev/null 2>&1; then
 else
   echo "no Docker engine answers: discovery-docker not started"
 fi
+start health "$bin/switchyard-health" --instance demo-health
 start proxy "$bin/switchyard-proxy" --config "$top/deploy/demo/proxy.yml" --instance demo-proxy
 
 for _ in $(seq 1 300); do
