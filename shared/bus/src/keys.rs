@@ -20,6 +20,8 @@ pub const HEALTH_BUCKET: &str = "switchyard_health_v1";
 pub const PROXIES_BUCKET: &str = "switchyard_proxies_v1";
 /// Leases (certificates active/standby, health work sharing).
 pub const LEASES_BUCKET: &str = "switchyard_leases_v1";
+/// The certificates service's own state: ACME accounts (sealed) and certificate status.
+pub const ACME_BUCKET: &str = "switchyard_acme_v1";
 
 /// The token that marks the end of one provider's batch of changes.
 pub const COMMIT_TOKEN: &str = "_commit";
@@ -255,6 +257,33 @@ pub fn tls_alpn01_key(domain: &str) -> String {
     format!("tlsalpn01.{}", escape_token(domain))
 }
 
+/// Certificate id (certs bucket key) of an ACME certificate:
+/// `acme.<resolver escaped>.<main domain escaped>`.
+pub fn acme_certificate_key(resolver: &str, main_domain: &str) -> String {
+    format!(
+        "acme.{}.{}",
+        escape_token(resolver),
+        escape_token(&main_domain.to_ascii_lowercase())
+    )
+}
+
+/// Certificate id (certs bucket key) of a static certificate of the dynamic configuration:
+/// `file.<provider>.<record name escaped>` (the record name of `tls.certificates` entries is
+/// the hash of their spec, see the config bucket).
+pub fn file_certificate_key(provider: &str, name: &str) -> String {
+    format!("file.{}.{}", escape_token(provider), escape_token(name))
+}
+
+/// Key of a resolver's ACME account in [`ACME_BUCKET`]: `account.<resolver escaped>`.
+pub fn acme_account_key(resolver: &str) -> String {
+    format!("account.{}", escape_token(resolver))
+}
+
+/// Key of a certificate's status in [`ACME_BUCKET`]: `status.<certificate id escaped>`.
+pub fn certificate_status_key(certificate_id: &str) -> String {
+    format!("status.{}", escape_token(certificate_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +350,31 @@ mod tests {
     fn every_kind_has_a_distinct_token() {
         for kind in ResourceKind::ALL {
             assert_eq!(kind_from_token(kind_token(kind)), Some(kind));
+        }
+    }
+
+    #[test]
+    fn certificate_keys() {
+        let cases = [
+            (
+                "acme",
+                acme_certificate_key("le", "App.Example.com"),
+                "acme.le.app=2Eexample=2Ecom",
+            ),
+            (
+                "file",
+                file_certificate_key("file", "0a1b2c3d4e5f6071"),
+                "file.file.0a1b2c3d4e5f6071",
+            ),
+            ("account", acme_account_key("le"), "account.le"),
+            (
+                "status",
+                certificate_status_key("acme.le.a=2Eb"),
+                "status.acme=2Ele=2Ea=3D2Eb",
+            ),
+        ];
+        for (case, key, expected) in cases {
+            assert_eq!(key, expected, "{case}");
         }
     }
 

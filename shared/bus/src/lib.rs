@@ -7,6 +7,7 @@
 
 pub mod follow;
 pub mod keys;
+pub mod lease;
 pub mod messages;
 pub mod nats;
 pub mod publish;

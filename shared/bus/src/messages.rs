@@ -181,3 +181,57 @@ pub struct Lease {
     /// When the lease lapses unless renewed, Unix milliseconds.
     pub expires_at_ms: u64,
 }
+
+/// A resolver's ACME account (`account.<resolver>` in the ACME bucket), so that every
+/// instance of the certificates service, and every restart, reuses one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcmeAccount {
+    /// The resolver's name.
+    pub resolver: String,
+    /// The ACME directory URL the account lives on.
+    pub ca_server: String,
+    /// The contact email it was registered with.
+    #[serde(default)]
+    pub email: String,
+    /// The account credentials (instant-acme's JSON: account URL and private key), sealed
+    /// (context: the record's KV key).
+    pub credentials: Sealed,
+    /// When the account was created, Unix milliseconds.
+    #[serde(default)]
+    pub created_at_ms: u64,
+}
+
+/// What the certificates service knows about one certificate
+/// (`status.<certificate id>` in the ACME bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    /// The certificate id (its key in the certs bucket).
+    pub id: String,
+    /// The domains it is (to be) valid for; the first is the main domain.
+    pub domains: Vec<String>,
+    /// Where it comes from.
+    pub source: CertificateSource,
+    /// The issuer of the certificate in force, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// End of validity of the certificate in force, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<i64>,
+    /// When it will be renewed (or the next attempt), Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
+    /// The last error, cleared by the next success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Routers that asked for it (`name@provider`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routers: Vec<String>,
+    /// The instance that wrote this status.
+    #[serde(default)]
+    pub instance: String,
+    /// When this status was written, Unix milliseconds.
+    #[serde(default)]
+    pub updated_at_ms: u64,
+}

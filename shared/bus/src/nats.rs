@@ -233,6 +233,29 @@ pub async fn open_buckets(
     })
 }
 
+/// Opens the certificates service's own bucket ([`keys::ACME_BUCKET`]: ACME accounts and
+/// certificate status), creating it when missing with the settings of every other bucket.
+pub async fn open_acme_bucket(
+    client: &async_nats::Client,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
+    let js = jetstream::new(client.clone());
+    if let Ok(store) = js.get_key_value(keys::ACME_BUCKET).await {
+        return Ok(store);
+    }
+    js.create_key_value(kv::Config {
+        bucket: keys::ACME_BUCKET.to_owned(),
+        description: "switchyard ACME accounts (sealed) and certificate status".to_owned(),
+        history: 1,
+        max_value_size: 1024 * 1024,
+        storage: jetstream::stream::StorageType::File,
+        num_replicas: replicas.max(1),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| op_err(format!("create bucket {}", keys::ACME_BUCKET), e))
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

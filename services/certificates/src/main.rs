@@ -1,0 +1,134 @@
+//! `switchyard-certificates`: obtains ACME certificates once and publishes them, with the
+//! static certificates of the configuration, for every proxy replica.
+
+use std::path::PathBuf;
+
+use actix::prelude::*;
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use switchyard_bus::SealKey;
+use switchyard_bus::lease::{LeaseClient, LeaseTiming};
+use switchyard_bus::nats::{connect, open_acme_bucket, open_buckets};
+use switchyard_certificates::acme::Http;
+use switchyard_certificates::config;
+use switchyard_certificates::lease_keeper::{LEASE_NAME, LeaseKeeper, Release};
+use switchyard_certificates::scheduler::{Scheduler, Stores};
+use tracing::info;
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard-certificates", version, about)]
+struct Args {
+    /// The static configuration (YAML, or TOML with a `.toml` extension).
+    #[arg(long, env = "SWITCHYARD_CERTIFICATES_CONFIG")]
+    config: PathBuf,
+    /// NATS server URL(s), comma-separated; wins over `nats.url`.
+    #[arg(long = "nats-url", env = "NATS_URL")]
+    nats_url: Option<String>,
+    /// NATS credentials file (JWT + nkey); wins over `nats.credentialsFile`.
+    #[arg(long = "nats-creds", env = "NATS_CREDS")]
+    nats_creds: Option<PathBuf>,
+    /// This instance's id, the lease holder name; default: `<host name>-<pid>`.
+    #[arg(long, env = "SWITCHYARD_INSTANCE")]
+    instance: Option<String>,
+}
+
+fn bus_secret(file: Option<&PathBuf>) -> anyhow::Result<SealKey> {
+    if let Ok(text) = std::env::var("SWITCHYARD_BUS_SECRET") {
+        return SealKey::parse(&text).context("SWITCHYARD_BUS_SECRET");
+    }
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("busSecretFile {}", path.display()))?;
+            SealKey::parse(&text).with_context(|| format!("busSecretFile {}", path.display()))
+        }
+        None => bail!(
+            "no bus secret: set SWITCHYARD_BUS_SECRET (32 bytes, hex or base64) or busSecretFile; private keys are sealed with it"
+        ),
+    }
+}
+
+fn default_instance() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "certificates".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    // One crypto provider (ring) for every rustls configuration in the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let settings = config::load(&args.config)
+        .with_context(|| format!("static configuration {}", args.config.display()))?;
+    let seal = bus_secret(settings.bus_secret_file.as_ref())?;
+    let mut nats = settings.nats.clone();
+    if let Some(url) = &args.nats_url {
+        nats.url = url.clone();
+    }
+    if let Some(creds) = &args.nats_creds {
+        nats.credentials_file = Some(creds.clone());
+    }
+    let mut resolvers = Vec::new();
+    for resolver in settings.resolvers.values() {
+        let http = Http::new(resolver)
+            .with_context(|| format!("certificatesResolvers.{}.acme", resolver.name))?;
+        resolvers.push((resolver.clone(), http));
+    }
+    let instance = args.instance.unwrap_or_else(default_instance);
+    let system = System::new();
+    system.block_on(run(instance, nats, seal, resolvers))
+}
+
+async fn run(
+    instance: String,
+    nats: switchyard_bus::nats::NatsSettings,
+    seal: SealKey,
+    resolvers: Vec<(config::Resolver, Http)>,
+) -> anyhow::Result<()> {
+    let names: Vec<&str> = resolvers.iter().map(|(r, _)| r.name.as_str()).collect();
+    info!(%instance, resolvers = ?names, "starting the certificates service");
+    let client = connect(&nats, "switchyard-certificates").await?;
+    let replicas = nats.replicas.unwrap_or(1);
+    let buckets = open_buckets(&client, replicas).await?;
+    let acme = open_acme_bucket(&client, replicas).await?;
+    let stores = Stores {
+        config: buckets.config.clone(),
+        certs: buckets.certs.clone(),
+        challenges: buckets.challenges.clone(),
+        acme,
+    };
+    let scheduler = Scheduler::new(instance.clone(), seal, stores, resolvers).start();
+    let lease = LeaseClient::new(
+        buckets.leases.clone(),
+        LEASE_NAME,
+        &instance,
+        LeaseTiming::DEFAULT,
+    );
+    let keeper = LeaseKeeper::new(lease, scheduler.recipient()).start();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM: releasing the lease"),
+        _ = tokio::signal::ctrl_c() => info!("interrupted: releasing the lease"),
+    }
+    let _ = keeper.send(Release).await;
+    let _ = client.flush().await;
+    System::current().stop();
+    Ok(())
+}
