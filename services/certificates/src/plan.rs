@@ -279,7 +279,14 @@ mod tests {
     fn orders_start_when_missing_changed_or_due() {
         let t = 1_000_000i64;
         let now_ms = (t * 1000) as u64;
-        let cases: Vec<(&str, Vec<&str>, Option<Held>, u64, Option<Reason>)> = vec![
+        type Case = (
+            &'static str,
+            Vec<&'static str>,
+            Option<Held>,
+            u64,
+            Option<Reason>,
+        );
+        let cases: Vec<Case> = vec![
             ("missing", vec!["a.x"], None, now_ms, Some(Reason::Missing)),
             (
                 "fresh",

@@ -30,6 +30,9 @@ use crate::domains::{Skipped, demand};
 use crate::plan::{Failure, Held, Planner, Start};
 use crate::records::{self, Leaf, read_leaf};
 
+/// An ARI lookup to make: certificate id, resolver, (AKI, serial).
+type AriCheck = (String, String, (Vec<u8>, Vec<u8>));
+
 /// The buckets the scheduler uses.
 #[derive(Clone)]
 pub struct Stores {
@@ -347,7 +350,7 @@ impl Scheduler {
             return;
         }
         let now = now_ms();
-        let due: Vec<(String, String, (Vec<u8>, Vec<u8>))> = self
+        let due: Vec<AriCheck> = self
             .planner
             .slots()
             .iter()
