@@ -507,4 +507,190 @@ mod tests {
             );
         }
     }
+
+    mod against_a_server {
+        use super::*;
+        use crate::target::check_request;
+        use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+
+        async fn handler(req: HttpRequest) -> HttpResponse {
+            let header = |name: &str| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            match req.path() {
+                "/ok" => HttpResponse::Ok().finish(),
+                "/status/204" => HttpResponse::NoContent().finish(),
+                "/status/500" => HttpResponse::InternalServerError().finish(),
+                "/redirect" => HttpResponse::Found()
+                    .insert_header(("location", "/status/500"))
+                    .finish(),
+                "/host" if header("host") == "check.example" => HttpResponse::Ok().finish(),
+                "/header" if header("x-check") == "yes" => HttpResponse::Ok().finish(),
+                "/method" if req.method() == actix_web::http::Method::POST => {
+                    HttpResponse::Ok().finish()
+                }
+                "/slow" => {
+                    actix_web::rt::time::sleep(Duration::from_secs(3)).await;
+                    HttpResponse::Ok().finish()
+                }
+                "/grpc.health.v1.Health/Check" => {
+                    let (grpc_status, serving) = match header("x-want").as_str() {
+                        "serving" => ("0", 1u8),
+                        "not-serving" => ("0", 2),
+                        _ => ("12", 0),
+                    };
+                    let mut response = HttpResponse::Ok();
+                    response
+                        .content_type("application/grpc")
+                        .insert_header(("grpc-status", grpc_status));
+                    if grpc_status == "0" {
+                        response.body(vec![0u8, 0, 0, 0, 2, 0x08, serving])
+                    } else {
+                        response.finish()
+                    }
+                }
+                _ => HttpResponse::NotFound().finish(),
+            }
+        }
+
+        #[actix_web::test]
+        async fn checks_against_a_real_server() {
+            let server = HttpServer::new(|| App::new().default_service(web::to(handler)))
+                .workers(1)
+                .bind_auto_h2c(("127.0.0.1", 0))
+                .unwrap();
+            let addr = server.addrs()[0];
+            let handle = server.run();
+            let stop = handle.handle();
+            actix_web::rt::spawn(handle);
+            let refused = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            let base = format!("http://{addr}");
+            let prober = Prober::new();
+            let cases = [
+                (
+                    "2xx",
+                    base.clone(),
+                    serde_json::json!({"path": "/ok"}),
+                    None,
+                ),
+                (
+                    "5xx",
+                    base.clone(),
+                    serde_json::json!({"path": "/status/500"}),
+                    Some("500"),
+                ),
+                (
+                    "expected status",
+                    base.clone(),
+                    serde_json::json!({"path": "/status/204", "status": 204}),
+                    None,
+                ),
+                (
+                    "wrong status",
+                    base.clone(),
+                    serde_json::json!({"path": "/ok", "status": 204}),
+                    Some("expected status code: 204"),
+                ),
+                (
+                    "redirect followed",
+                    base.clone(),
+                    serde_json::json!({"path": "/redirect"}),
+                    Some("500"),
+                ),
+                (
+                    "redirect not followed",
+                    base.clone(),
+                    serde_json::json!({"path": "/redirect", "followRedirects": false}),
+                    None,
+                ),
+                (
+                    "hostname",
+                    base.clone(),
+                    serde_json::json!({"path": "/host", "hostname": "check.example"}),
+                    None,
+                ),
+                (
+                    "no hostname",
+                    base.clone(),
+                    serde_json::json!({"path": "/host"}),
+                    Some("404"),
+                ),
+                (
+                    "headers",
+                    base.clone(),
+                    serde_json::json!({"path": "/header", "headers": {"X-Check": "yes"}}),
+                    None,
+                ),
+                (
+                    "method",
+                    base.clone(),
+                    serde_json::json!({"path": "/method", "method": "POST"}),
+                    None,
+                ),
+                (
+                    "timeout",
+                    base.clone(),
+                    serde_json::json!({"path": "/slow", "timeout": "200ms"}),
+                    Some("no answer within"),
+                ),
+                (
+                    "refused",
+                    format!("http://{refused}"),
+                    serde_json::json!({"path": "/ok"}),
+                    Some("HTTP request failed"),
+                ),
+                (
+                    "port replaced",
+                    format!("http://{refused}"),
+                    serde_json::json!({"path": "/ok", "port": addr.port()}),
+                    None,
+                ),
+                (
+                    "h2c",
+                    format!("h2c://{addr}"),
+                    serde_json::json!({"path": "/ok"}),
+                    None,
+                ),
+                (
+                    "grpc serving",
+                    base.clone(),
+                    serde_json::json!({"mode": "grpc", "headers": {"x-want": "serving"}}),
+                    None,
+                ),
+                (
+                    "grpc not serving",
+                    base.clone(),
+                    serde_json::json!({"mode": "grpc", "headers": {"x-want": "not-serving"}}),
+                    Some("NOT_SERVING"),
+                ),
+                (
+                    "grpc unimplemented",
+                    base.clone(),
+                    serde_json::json!({"mode": "grpc"}),
+                    Some("does not implement"),
+                ),
+            ];
+            for (case, server, options, expected_error) in cases {
+                let options: ServerHealthCheck = serde_json::from_value(options).unwrap();
+                let request = check_request(&server, &options).unwrap();
+                let result = prober.check(&request, &options, false).await;
+                match (result, expected_error) {
+                    (Ok(()), None) => {}
+                    (Err(e), Some(part)) => assert!(e.contains(part), "{case}: {e}"),
+                    (Ok(()), Some(part)) => {
+                        panic!("{case}: healthy, expected an error with {part:?}")
+                    }
+                    (Err(e), None) => panic!("{case}: {e}"),
+                }
+            }
+            stop.stop(false).await;
+        }
+    }
 }
