@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `just up`: the whole stack on this machine, with a demo.
 #   NATS (JetStream), the proxy, discovery-file (watching deploy/demo/dynamic),
-#   discovery-docker (when a Docker engine answers), health (active health checks), two
-#   whoami backends, and a TLS certificate generated for the demo on the HTTPS entrypoint.
+#   discovery-docker (when a Docker engine answers), health (active health checks),
+#   certificates (publishes the demo's TLS certificate, generated here, sealed on the bus),
+#   and two whoami backends.
 # Logs of every service go to one stream, each line prefixed with the service's name.
 # Ctrl-C stops everything. `just down` stops what a previous run left behind.
 set -euo pipefail
@@ -41,20 +42,50 @@ tls:
       keyFile: $certs/whoami.localhost.key
 TLS
 
+# The bus secret (32 random bytes, hex) that seals private keys on the bus; only the
+# proxy and the certificates service get it.
+if [ ! -s "$run/bus_secret" ]; then
+  (umask 077; openssl rand -hex 32 > "$run/bus_secret")
+fi
+secret=$(cat "$run/bus_secret")
+
+# Ctrl-C reaches only this script: every service runs in its own session, so that the
+# services stop first and NATS last (a service releasing a lease or a membership on its
+# way out needs NATS), each given up to 10 s before it is killed.
 stop() {
   trap - INT TERM EXIT
   echo "stopping"
-  while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$pids"
+  local all=() pid
+  while read -r pid; do all+=("$pid"); done < "$pids"
+  if [ ${#all[@]} -gt 1 ]; then stop_pids "${all[@]:1}"; fi
+  if [ ${#all[@]} -gt 0 ]; then stop_pids "${all[0]}"; fi
   wait 2>/dev/null || true
   echo "stopped"
   exit 0
 }
+# stop_pids PID...: SIGTERM, then SIGKILL whatever still runs 10 s later.
+stop_pids() {
+  kill "$@" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    local alive=0 pid
+    for pid in "$@"; do if kill -0 "$pid" 2>/dev/null; then alive=1; fi; done
+    [ $alive = 1 ] || return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "pid $pid did not stop within 10 s after SIGTERM: killed"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+}
 trap stop INT TERM EXIT
 
-# start NAME COMMAND...: runs it with its output prefixed by NAME.
+# start NAME COMMAND...: runs it in its own session, its output prefixed by NAME.
+# (NATS is started first: stop() stops it last.)
 start() {
   local name=$1; shift
-  "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+  setsid "$@" > >(setsid sed -u "s/^/[$name] /") 2>&1 < /dev/null &
   echo $! >> "$pids"
 }
 
@@ -71,7 +102,10 @@ else
   echo "no Docker engine answers: discovery-docker not started"
 fi
 start health "$bin/switchyard-health" --instance demo-health
-start proxy "$bin/switchyard-proxy" --config "$top/deploy/demo/proxy.yml" --instance demo-proxy
+start certificates env SWITCHYARD_BUS_SECRET="$secret" "$bin/switchyard-certificates" \
+  --config "$top/deploy/demo/certificates.yml" --instance demo-certificates
+start proxy env SWITCHYARD_BUS_SECRET="$secret" "$bin/switchyard-proxy" \
+  --config "$top/deploy/demo/proxy.yml" --instance demo-proxy
 
 for _ in $(seq 1 300); do
   if curl -fs -o /dev/null -H 'Host: whoami.localhost' http://127.0.0.1:8080/; then
