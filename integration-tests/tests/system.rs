@@ -1,0 +1,440 @@
+//! The whole system in containers, as deployed: NATS, proxy replicas, discovery-file,
+//! discovery-docker, the health service and whoami backends, each in its own container on
+//! one Docker network (see `switchyard_integration_tests::stack`). Each test checks what a
+//! user of the deployment would see from outside: HTTP answers through the proxies.
+//!
+//! Needs the static binaries (`just static-bins`, which `just test` runs first); skips,
+//! saying why, when no Docker engine answers.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use switchyard_integration_tests::client::request;
+use switchyard_integration_tests::stack::{Stack, docker_available, proxy_role};
+use switchyard_integration_tests::{TestBus, eventually};
+
+/// A file provider route: `Host(host)` to the given backend URLs.
+fn file_route(router: &str, host: &str, urls: &[String]) -> String {
+    let servers: String = urls
+        .iter()
+        .map(|u| format!("          - url: \"{u}\"\n"))
+        .collect();
+    format!(
+        "http:\n  routers:\n    {router}:\n      rule: \"Host(`{host}`)\"\n      service: {router}\n  services:\n    {router}:\n      loadBalancer:\n        servers:\n{servers}"
+    )
+}
+
+/// Whether the tests can run; prints why not.
+async fn docker_or_skip(test: &str) -> bool {
+    match docker_available().await {
+        Ok(()) => true,
+        Err(reason) => {
+            eprintln!("skipping {test}: Docker is not available ({reason})");
+            false
+        }
+    }
+}
+
+/// Waits until every proxy of `stack` answers `host` with 200.
+async fn served_everywhere(stack: &Stack, host: &str, timeout: Duration) -> anyhow::Result<()> {
+    let result = eventually(
+        timeout,
+        &format!("{host} served by every proxy"),
+        || async {
+            for index in 0..stack.proxy_count() {
+                if stack.status(index, host).await != 200 {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    stack.with_logs(result).await
+}
+
+/// A user who runs three proxy replicas, writes a route into the file provider's folder
+/// and starts a labelled container sees both routes served by every replica, each by the
+/// backend it names.
+#[tokio::test]
+async fn three_replicas_serve_file_and_docker_routes() -> anyhow::Result<()> {
+    if !docker_or_skip("three_replicas_serve_file_and_docker_routes").await {
+        return Ok(());
+    }
+    let stack = Stack::builder()
+        .proxies(3)
+        .file_provider()
+        .docker_provider()
+        .backend("files")
+        .labelled_backend(
+            "labelled",
+            &[
+                ("traefik.http.routers.x.rule", "Host(`x.test`)"),
+                ("traefik.http.services.x.loadbalancer.server.port", "80"),
+            ],
+        )
+        .start()
+        .await?;
+    stack.write_file(
+        "files.yml",
+        &file_route("files", "files.test", &[stack.backend_url("files")]),
+    )?;
+    served_everywhere(&stack, "files.test", Duration::from_secs(30)).await?;
+    served_everywhere(&stack, "x.test", Duration::from_secs(30)).await?;
+    for index in 0..stack.proxy_count() {
+        for (host, role) in [("files.test", "files"), ("x.test", "labelled")] {
+            let reply = stack.get(index, host, "/").await?;
+            assert_eq!(reply.status, 200, "proxy {index}, {host}: {}", reply.body);
+            let name = format!("Name: {}", stack.container_name(role));
+            assert!(
+                reply.body.starts_with(&name),
+                "proxy {index}, {host}: expected {name}, got {}",
+                reply.body
+            );
+        }
+        assert_eq!(
+            stack.status(index, "nothing.test").await,
+            404,
+            "proxy {index}: an unknown host"
+        );
+    }
+    Ok(())
+}
+
+/// A replica that crashes (SIGKILL) and is started again serves its routes from its very
+/// first request: as soon as its `/ping` answers, requests are served, with no window of
+/// 404s while it loads the configuration; the other replica serves throughout.
+#[tokio::test]
+#[ignore = "fails today: the proxy answers /ping before it has loaded the configuration \
+            (~300 ms of 404s after a restart); run with --run-ignored all"]
+async fn a_killed_replica_serves_at_once_when_restarted() -> anyhow::Result<()> {
+    if !docker_or_skip("a_killed_replica_serves_at_once_when_restarted").await {
+        return Ok(());
+    }
+    let stack = Stack::builder()
+        .proxies(2)
+        .file_provider()
+        .backend("app")
+        .start()
+        .await?;
+    stack.write_file(
+        "app.yml",
+        &file_route("app", "app.test", &[stack.backend_url("app")]),
+    )?;
+    served_everywhere(&stack, "app.test", Duration::from_secs(30)).await?;
+
+    stack.kill(&proxy_role(1)).await?;
+    assert_eq!(stack.status(1, "app.test").await, 0, "the killed replica");
+    assert_eq!(stack.status(0, "app.test").await, 200, "the other replica");
+
+    stack.start(&proxy_role(1)).await?;
+    stack.wait_ping(1, Duration::from_secs(30)).await?;
+    let pinged = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(stack.status(1, "app.test").await);
+    }
+    let result = if statuses.iter().all(|s| *s == 200) {
+        Ok(())
+    } else {
+        // How long the window lasts, for the report.
+        let window = match eventually(Duration::from_secs(10), "app.test", || async {
+            stack.status(1, "app.test").await == 200
+        })
+        .await
+        {
+            Ok(()) => format!("{:?} after /ping answered", pinged.elapsed()),
+            Err(_) => "not within 10 s".to_owned(),
+        };
+        Err(anyhow::anyhow!(
+            "first requests after /ping answered: {statuses:?} (expected all 200); \
+             first 200 {window}"
+        ))
+    };
+    stack.with_logs(result).await
+}
+
+/// NATS goes down for 10 s: every proxy keeps serving its routes throughout (not one
+/// failed request), a route written to the file folder during the outage is not served yet
+/// (nothing can carry it), and once NATS is back every proxy serves it.
+#[tokio::test]
+#[ignore = "fails today: after a 10 s NATS outage the proxies' config watch stays silent \
+            (the change reaches the bucket, heartbeats resume, configRevision does not move); \
+            run with --run-ignored all"]
+async fn proxies_serve_through_a_nats_outage_and_catch_up() -> anyhow::Result<()> {
+    if !docker_or_skip("proxies_serve_through_a_nats_outage_and_catch_up").await {
+        return Ok(());
+    }
+    let stack = Stack::builder()
+        .proxies(2)
+        .file_provider()
+        .backend("app")
+        .start()
+        .await?;
+    let url = stack.backend_url("app");
+    stack.write_file(
+        "a.yml",
+        &file_route("a", "a.test", std::slice::from_ref(&url)),
+    )?;
+    served_everywhere(&stack, "a.test", Duration::from_secs(30)).await?;
+
+    let (stop_polling, mut stopped) = tokio::sync::watch::channel(false);
+    let poller = async {
+        let mut requests = 0usize;
+        let mut failures = Vec::new();
+        loop {
+            for index in 0..stack.proxy_count() {
+                let status = stack.status(index, "a.test").await;
+                requests += 1;
+                if status != 200 {
+                    failures.push((index, status));
+                }
+            }
+            tokio::select! {
+                _ = stopped.changed() => break,
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+        (requests, failures)
+    };
+    let outage = async {
+        stack.stop("nats", Duration::from_secs(2)).await?;
+        let down = tokio::time::Instant::now();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        stack.write_file(
+            "b.yml",
+            &file_route("b", "b.test", std::slice::from_ref(&url)),
+        )?;
+        tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
+        let mut during = Vec::new();
+        for index in 0..stack.proxy_count() {
+            during.push(stack.status(index, "b.test").await);
+        }
+        stack.start("nats").await?;
+        let caught_up = served_everywhere(&stack, "b.test", Duration::from_secs(30)).await;
+        let _ = stop_polling.send(true);
+        if let Err(error) = caught_up {
+            return Err(error.context(bus_report(&stack, "file.http-routers.b").await));
+        }
+        anyhow::Ok(during)
+    };
+    let ((requests, failures), during) = tokio::join!(poller, outage);
+    let during = during?;
+    assert!(
+        during.iter().all(|s| *s == 404),
+        "b.test during the outage (nothing can carry it yet): {during:?}"
+    );
+    assert!(requests > 100, "only {requests} requests polled");
+    let result = if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "{} of {requests} requests to a.test failed around the outage (proxy, status): {:?}",
+            failures.len(),
+            &failures[..failures.len().min(20)]
+        ))
+    };
+    stack.with_logs(result).await
+}
+
+/// discovery-docker restarts (a deploy, a crash): the routes it published stay served
+/// throughout, not one 404 while it stops, starts and publishes its state again.
+#[tokio::test]
+async fn restarting_discovery_docker_does_not_flap_routes() -> anyhow::Result<()> {
+    if !docker_or_skip("restarting_discovery_docker_does_not_flap_routes").await {
+        return Ok(());
+    }
+    let stack = Stack::builder()
+        .proxies(1)
+        .docker_provider()
+        .labelled_backend(
+            "web",
+            &[("traefik.http.routers.web.rule", "Host(`web.test`)")],
+        )
+        .start()
+        .await?;
+    served_everywhere(&stack, "web.test", Duration::from_secs(30)).await?;
+
+    let (stop_polling, mut stopped) = tokio::sync::watch::channel(false);
+    let poller = async {
+        let mut statuses = Vec::new();
+        loop {
+            statuses.push(stack.status(0, "web.test").await);
+            tokio::select! {
+                _ = stopped.changed() => break,
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        }
+        statuses
+    };
+    let restart = async {
+        let before = bus_ready(&stack).await?;
+        stack
+            .restart("discovery-docker", Duration::from_secs(5))
+            .await?;
+        // Until the new run is connected and has sent its state, and 2 s more: the moments
+        // a flap would happen.
+        let republished = eventually(
+            Duration::from_secs(30),
+            "discovery-docker to reach the bus after its restart",
+            || async { bus_ready(&stack).await.unwrap_or(0) > before },
+        )
+        .await;
+        if republished.is_ok() {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let _ = stop_polling.send(true);
+        republished
+    };
+    let (statuses, restarted) = tokio::join!(poller, restart);
+    stack.with_logs(restarted).await?;
+    let bad: Vec<u16> = statuses.iter().copied().filter(|s| *s != 200).collect();
+    let result = if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "{} of {} requests to web.test were not 200 around the restart: {:?}",
+            bad.len(),
+            statuses.len(),
+            bad.iter().collect::<BTreeSet<_>>()
+        ))
+    };
+    stack.with_logs(result).await
+}
+
+/// How many times discovery-docker has been ready to publish, over all its runs (its
+/// log's "bus ready" lines; a run whose state is already on the bus publishes nothing).
+async fn bus_ready(stack: &Stack) -> anyhow::Result<usize> {
+    Ok(stack
+        .logs("discovery-docker")
+        .await?
+        .matches("bus ready")
+        .count())
+}
+
+/// A backend whose health check starts failing is left out: with the health service
+/// checking `/health` every 500 ms, once one of two backends answers 500 every request is
+/// served by the other one; when it is healthy again it gets traffic again.
+#[tokio::test]
+async fn an_unhealthy_backend_is_left_out_until_it_recovers() -> anyhow::Result<()> {
+    if !docker_or_skip("an_unhealthy_backend_is_left_out_until_it_recovers").await {
+        return Ok(());
+    }
+    let stack = Stack::builder()
+        .proxies(1)
+        .file_provider()
+        .health()
+        .backend("good")
+        .backend("bad")
+        .start()
+        .await?;
+    stack.write_file(
+        "app.yml",
+        &format!(
+            "http:\n  routers:\n    app:\n      rule: \"Host(`app.test`)\"\n      service: app\n  services:\n    app:\n      loadBalancer:\n        healthCheck:\n          path: /health\n          interval: 500ms\n          timeout: 500ms\n        servers:\n          - url: \"{}\"\n          - url: \"{}\"\n",
+            stack.backend_url("good"),
+            stack.backend_url("bad")
+        ),
+    )?;
+    let (good, bad) = (stack.container_name("good"), stack.container_name("bad"));
+    let both = eventually(
+        Duration::from_secs(30),
+        "both backends to serve",
+        || async {
+            let seen = answers(&stack, 6).await;
+            seen.contains(&good) && seen.contains(&bad)
+        },
+    )
+    .await;
+    stack.with_logs(both).await?;
+
+    set_health(&stack, "bad", 500).await?;
+    let left_out = eventually(
+        Duration::from_secs(15),
+        "the failing backend left out",
+        || async { answers(&stack, 10).await == BTreeSet::from([good.clone()]) },
+    )
+    .await;
+    stack.with_logs(left_out).await?;
+    // Left out for good, not by chance: twenty more requests, all served by the healthy one.
+    let seen = answers(&stack, 20).await;
+    assert_eq!(
+        seen,
+        BTreeSet::from([good.clone()]),
+        "while `bad` fails its check"
+    );
+
+    set_health(&stack, "bad", 200).await?;
+    let back = eventually(
+        Duration::from_secs(15),
+        "the recovered backend back",
+        || async { answers(&stack, 6).await.contains(&bad) },
+    )
+    .await;
+    stack.with_logs(back).await
+}
+
+/// The backends (whoami `Name:` lines) that served `count` requests to `app.test`, and
+/// `status <code>` for any answer that is not 200.
+async fn answers(stack: &Stack, count: usize) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for _ in 0..count {
+        match stack.get(0, "app.test", "/").await {
+            Ok(reply) if reply.status == 200 => {
+                let name = reply.body.lines().next().unwrap_or_default();
+                seen.insert(name.trim_start_matches("Name: ").to_owned());
+            }
+            Ok(reply) => {
+                seen.insert(format!("status {}", reply.status));
+            }
+            Err(error) => {
+                seen.insert(format!("error {error}"));
+            }
+        }
+    }
+    seen
+}
+
+/// Sets what backend `role` answers on `/health` (whoami's `POST /health`).
+async fn set_health(stack: &Stack, role: &str, code: u16) -> anyhow::Result<()> {
+    let reply = request(
+        stack.backend_addr(role)?,
+        "POST",
+        "whoami",
+        "/health",
+        &[],
+        &code.to_string(),
+        false,
+    )
+    .await?;
+    anyhow::ensure!(
+        reply.status == 200,
+        "setting {role}'s health: {}",
+        reply.status
+    );
+    Ok(())
+}
+
+/// What the bus holds for `key` in the configuration bucket, and each proxy's heartbeat:
+/// tells a change that never reached NATS from one the proxies did not apply.
+async fn bus_report(stack: &Stack, key: &str) -> String {
+    let bus = match TestBus::connect(stack.nats_url()).await {
+        Ok(bus) => bus,
+        Err(error) => return format!("bus unreachable: {error:#}"),
+    };
+    let record = match bus.buckets.config.get(key).await {
+        Ok(Some(value)) => String::from_utf8_lossy(&value).into_owned(),
+        Ok(None) => "absent".to_owned(),
+        Err(error) => format!("error: {error}"),
+    };
+    let mut report = format!("bus: {key} = {record}");
+    for index in 0..stack.proxy_count() {
+        let beat = match bus.buckets.proxies.get(proxy_role(index)).await {
+            Ok(Some(value)) => String::from_utf8_lossy(&value).into_owned(),
+            Ok(None) => "absent".to_owned(),
+            Err(error) => format!("error: {error}"),
+        };
+        report.push_str(&format!("\nheartbeat {}: {beat}", proxy_role(index)));
+    }
+    report
+}
