@@ -110,3 +110,12 @@ fn records_round_trip_through_to_records() {
     assert_eq!(again.get(&key), Some(&record));
     assert_eq!(keys::CONFIG_BUCKET, "switchyard_config_v1");
 }
+
+#[test]
+fn certificates_service_payloads_decode() {
+    let account: switchyard_bus::messages::AcmeAccount = decodes("acme-account.json");
+    assert_eq!(account.resolver, "le");
+    let status: switchyard_bus::messages::CertificateStatus = decodes("certificate-status.json");
+    assert_eq!(status.domains.len(), 2);
+    assert_eq!(status.last_error.as_deref(), Some("ACME: rateLimited"));
+}
