@@ -219,7 +219,13 @@ async fn proxies_serve_through_a_nats_outage_and_catch_up() -> anyhow::Result<()
         anyhow::Ok(during)
     };
     let ((requests, failures), during) = tokio::join!(poller, outage);
-    let during = during?;
+    let during = during.map_err(|error| {
+        error.context(format!(
+            "meanwhile {} of {requests} polled requests to a.test failed: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(20)]
+        ))
+    })?;
     assert!(
         during.iter().all(|s| *s == 404),
         "b.test during the outage (nothing can carry it yet): {during:?}"
