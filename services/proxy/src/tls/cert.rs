@@ -171,7 +171,30 @@ pub fn challenge_key(
     seal: &SealKey,
 ) -> Result<Arc<CertifiedKey>, CertError> {
     let key_pem = Zeroizing(seal.open(&challenge.key, kv_key)?);
-    Ok(Certificate::from_pem(challenge.cert_pem.as_bytes(), &key_pem.0)?.key)
+    challenge_key_from_pem(challenge.cert_pem.as_bytes(), &key_pem.0)
+}
+
+/// Builds a TLS-ALPN-01 challenge certificate from PEM. Unlike [`Certificate::from_der`] it
+/// does not ask rustls whether the key matches the certificate: that check parses the
+/// certificate with webpki, which refuses the critical `acmeIdentifier` extension every
+/// challenge certificate carries (RFC 8737 §3), so every challenge would be rejected.
+/// The CA validates the certificate itself; a wrong key only fails that one handshake.
+fn challenge_key_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<CertifiedKey>, CertError> {
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CertError::NoCertificate(Some(e.to_string())))?;
+    if chain.is_empty() {
+        return Err(CertError::NoCertificate(None));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+        rustls_pki_types::pem::Error::NoItemsFound => CertError::NoKey(None),
+        e => CertError::NoKey(Some(e.to_string())),
+    })?;
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(CertError::Key)?;
+    Ok(Arc::new(CertifiedKey::new(chain, signing_key)))
 }
 
 /// A secret buffer wiped when dropped, so that opened private keys do not linger.
@@ -304,6 +327,37 @@ pub(super) mod testing {
 mod tests {
     use super::testing::TestCa;
     use super::*;
+
+    #[test]
+    fn tls_alpn_01_challenge_certificates_with_the_critical_extension_load() {
+        // What an ACME client publishes (RFC 8737 §3): self-signed, the domain as its only
+        // name, and the critical acmeIdentifier extension webpki refuses to parse.
+        let mut params = rcgen::CertificateParams::new(vec!["acme.example.com".into()]).unwrap();
+        params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(&[7; 32])];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let seal = SealKey::generate().unwrap();
+        let kv_key = switchyard_bus::keys::tls_alpn01_key("acme.example.com");
+        let challenge = TlsAlpn01Challenge {
+            domain: "acme.example.com".into(),
+            cert_pem: cert.pem(),
+            key: seal.seal(key.serialize_pem().as_bytes(), &kv_key).unwrap(),
+        };
+        // The store's certificate path refuses it, which is why challenges have their own.
+        assert!(
+            Certificate::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).is_err()
+        );
+        let served = challenge_key(&challenge, &kv_key, &seal).unwrap();
+        assert_eq!(served.end_entity_cert().unwrap(), cert.der());
+        // Sealed under another key's context, it does not open.
+        assert!(challenge_key(&challenge, "tlsalpn01.other", &seal).is_err());
+        // Garbage is an error, not a panic.
+        let bad = TlsAlpn01Challenge {
+            cert_pem: "not pem".into(),
+            ..challenge
+        };
+        assert!(challenge_key(&bad, &kv_key, &seal).is_err());
+    }
 
     #[test]
     fn names_come_from_cn_dns_and_ip_sans() {
