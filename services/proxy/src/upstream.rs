@@ -176,6 +176,24 @@ pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// Removes the hop-by-hop fields a middleware may have added after the server removed the
+/// client's (the names [`is_hop_by_hop`] lists).
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in [
+        header::CONNECTION,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+}
+
 /// Whether the `Connection` header lists the `upgrade` token.
 pub(crate) fn connection_upgrade(headers: &HeaderMap) -> bool {
     headers
@@ -232,27 +250,25 @@ pub async fn forward(
     } else {
         target.authority.as_str()
     };
-    let build = || {
-        let mut upstream = client
-            .request(req.method.clone(), url.as_str())
-            .no_decompress();
-        let headers = upstream.headers_mut();
-        for (name, value) in req.headers.iter() {
-            if name != header::HOST && !is_hop_by_hop(name) {
-                headers.append(name.clone(), value.clone());
-            }
-        }
-        if let Ok(value) = HeaderValue::from_str(host) {
-            headers.insert(header::HOST, value);
-        }
-        match options.response_header_timeout {
-            Some(timeout) => upstream.timeout(timeout),
-            None => upstream,
-        }
-    };
+    let host = HeaderValue::from_str(host).ok();
     let req_is_head = req.method == actix_web::http::Method::HEAD;
-    let response = if has_body(&req.headers) {
-        let upstream = build();
+    let with_body = has_body(&req.headers);
+    // The request's header map moves into the upstream request whole (the server already
+    // removed hop-by-hop fields); it is built once and frozen, so a resend reuses it.
+    let mut headers = req.headers;
+    strip_hop_by_hop(&mut headers);
+    if let Some(host) = host {
+        headers.insert(header::HOST, host);
+    }
+    let mut upstream = client.request(req.method, url.as_str()).no_decompress();
+    *upstream.headers_mut() = headers;
+    if let Some(timeout) = options.response_header_timeout {
+        upstream = upstream.timeout(timeout);
+    }
+    let upstream = upstream
+        .freeze()
+        .map_err(|e| ForwardError::BadGateway(e.to_string()))?;
+    let response = if with_body {
         upstream.send_stream(req.body).await.map_err(classify)?
     } else {
         // A pooled keep-alive connection the server has closed in the meantime fails on
@@ -260,7 +276,7 @@ pub async fn forward(
         // Go's transport (and so Traefik) does.
         let mut attempt = 0;
         loop {
-            match build().send().await {
+            match upstream.send().await {
                 Ok(response) => break response,
                 Err(e) if attempt < STALE_CONNECTION_RETRIES && on_reused_connection(&e) => {
                     tracing::debug!(error = %e, "retrying on a fresh connection");
@@ -324,6 +340,30 @@ mod tests {
         for bad in ["10.0.0.1:80", "ftp://x", "http://", "http:///p"] {
             assert!(Target::parse(bad, false).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_stripped_and_others_kept() {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "close"),
+            ("keep-alive", "timeout=5"),
+            ("te", "gzip"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("proxy-authorization", "Basic x"),
+            ("x-request-id", "1"),
+            ("accept", "*/*"),
+        ] {
+            h.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "x-request-id"]);
     }
 
     #[test]
