@@ -392,7 +392,7 @@ impl Pebble {
             pebble.get_host_port_ipv4(MANAGEMENT_PORT).await?
         )
         .parse()?;
-        Ok(Self {
+        let pebble = Self {
             pebble,
             challtestsrv,
             network,
@@ -401,7 +401,33 @@ impl Pebble {
             management,
             tls_ca_file,
             tls,
-        })
+        };
+        pebble
+            .wait_ready(acme_port, Duration::from_secs(20))
+            .await?;
+        Ok(pebble)
+    }
+
+    /// Waits until the directory answers over HTTPS through the mapped port (Pebble logs
+    /// that it listens slightly before Docker's port mapping forwards to it).
+    async fn wait_ready(&self, acme_port: u16, timeout: Duration) -> anyhow::Result<()> {
+        let addr: SocketAddr = format!("127.0.0.1:{acme_port}").parse()?;
+        let roots = self.tls.roots()?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let error = match https_get(addr, "localhost", "/dir", &roots).await {
+                Ok(reply) if reply.status == 200 => return Ok(()),
+                Ok(reply) => format!("status {}: {}", reply.status, reply.body),
+                Err(e) => format!("{e:#}"),
+            };
+            if tokio::time::Instant::now() > deadline {
+                bail!(
+                    "Pebble's directory did not answer within {timeout:?}: {error}\n{}",
+                    self.logs().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The root that signs the certificates Pebble issues (management `/roots/0`; a new

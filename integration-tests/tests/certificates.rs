@@ -229,11 +229,15 @@ impl Edge {
                     replica.process.log.display(),
                     self.pebble.logs().await
                 );
-                for process in logs.iter().copied().chain([&replica.process]) {
+                for process in logs
+                    .iter()
+                    .copied()
+                    .chain([&self.a.process, &self.b.process])
+                {
                     text.push_str(&format!(
                         "\n--- {} ---\n{}",
                         process.log.display(),
-                        process.log_text()
+                        log_tail(&process.log_text())
                     ));
                 }
                 bail!(text);
@@ -269,10 +273,22 @@ impl Edge {
     }
 }
 
+/// The last lines of a log, without the handshakes the test's own polling failed.
+fn log_tail(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("TLS handshake failed"))
+        .collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// One value on the bus: bucket, key, value.
+type BusValue = (String, String, Vec<u8>);
+
 /// Every value written to the watched buckets while a test runs, deletions included.
 #[derive(Clone, Default)]
 struct Recorder {
-    entries: Arc<Mutex<Vec<(String, String, Vec<u8>)>>>,
+    entries: Arc<Mutex<Vec<BusValue>>>,
 }
 
 impl Recorder {
@@ -294,7 +310,7 @@ impl Recorder {
         Ok(recorder)
     }
 
-    fn entries(&self) -> Vec<(String, String, Vec<u8>)> {
+    fn entries(&self) -> Vec<BusValue> {
         self.entries.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
@@ -560,9 +576,7 @@ async fn failover_the_standby_issues_new_certificates_after_the_lease_holder_die
 }
 
 /// Every value of every KV bucket on the server, with its bucket and key.
-async fn every_bus_value(
-    client: &async_nats::Client,
-) -> anyhow::Result<Vec<(String, String, Vec<u8>)>> {
+async fn every_bus_value(client: &async_nats::Client) -> anyhow::Result<Vec<BusValue>> {
     let js = async_nats::jetstream::new(client.clone());
     let mut names = js.stream_names();
     let mut buckets = Vec::new();
