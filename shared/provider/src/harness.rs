@@ -11,12 +11,17 @@
 //!
 //! The watch starts at once: snapshots taken while NATS is still out of reach wait in the
 //! publisher, collapsed to the latest.
+//!
+//! [`run`] also stops the harness on SIGTERM or SIGINT (see [`crate::signals`]): the watch
+//! stops, a write already in flight gets [`SHUTDOWN_GRACE`] to finish, and `run` returns
+//! `Ok`, so the service exits with status 0.
 
 pub mod publisher;
 #[cfg(test)]
 mod tests;
 pub mod watcher;
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -28,6 +33,7 @@ use tracing::{info, warn};
 use crate::Provider;
 use crate::args::HarnessArgs;
 use crate::retry::Backoff;
+use crate::signals::StopSignals;
 use crate::sink::NatsSink;
 use crate::status::{Identity, StatusBoard};
 use publisher::{BusReady, PublisherActor, Reconnected, Stop};
@@ -36,12 +42,20 @@ use watcher::WatcherActor;
 /// How often the NATS client is checked for a reconnection.
 const RECONNECT_POLL: Duration = Duration::from_millis(250);
 
+/// How long a stop waits for a write in flight before giving up on it. Well within the
+/// 10 s that Docker and Kubernetes give by default before SIGKILL; what is not written
+/// now is written in full by the next start.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 /// Why the harness cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HarnessError {
     /// The provider name (from `--name`, or the provider's kind) is not a valid name.
     #[error("invalid provider name: {0}")]
     InvalidName(String),
+    /// The SIGTERM/SIGINT handlers could not be installed.
+    #[error("cannot install the SIGTERM/SIGINT handlers: {0}")]
+    Signals(String),
 }
 
 /// A running harness.
@@ -68,6 +82,30 @@ impl Harness {
     pub async fn wait(self) {
         // A dropped sender means the publisher is gone too.
         let _ = self.done.await;
+    }
+
+    /// Runs until the harness stops by itself or `stop` completes (its output, such as
+    /// the signal received, is logged); then stops the harness, giving a write in flight
+    /// up to `grace` to finish.
+    pub async fn run_until<F>(mut self, stop: F, grace: Duration)
+    where
+        F: Future,
+        F::Output: std::fmt::Display,
+    {
+        let why = tokio::select! {
+            _ = &mut self.done => return,
+            why = stop => why,
+        };
+        info!(provider = %self.name, reason = %why, "stopping");
+        self.stop();
+        match tokio::time::timeout(grace, self.done).await {
+            Ok(_) => info!(provider = %self.name, "stopped"),
+            Err(_) => warn!(
+                provider = %self.name,
+                grace_ms = millis(grace),
+                "a write to the bus did not finish in time; stopping anyway (the next start publishes the full state)"
+            ),
+        }
     }
 }
 
@@ -112,10 +150,17 @@ pub fn start<P: Provider>(provider: P, args: &HarnessArgs) -> Result<Harness, Ha
     })
 }
 
-/// Runs the harness for `provider` until it is stopped (in practice: until the process
-/// ends). Must be awaited inside an actix system; fails only on invalid arguments.
+/// Runs the harness for `provider` until SIGTERM or SIGINT (then stops it cleanly, see
+/// [`Harness::run_until`] and [`SHUTDOWN_GRACE`], and returns `Ok`). Must be awaited
+/// inside an actix system; fails only on invalid arguments or if the signal handlers
+/// cannot be installed.
 pub async fn run<P: Provider>(provider: P, args: HarnessArgs) -> Result<(), HarnessError> {
-    start(provider, &args)?.wait().await;
+    // First, so that a signal during startup is not lost (or ignored, as PID 1).
+    let mut signals = StopSignals::install().map_err(|e| HarnessError::Signals(e.to_string()))?;
+    let harness = start(provider, &args)?;
+    harness
+        .run_until(async move { signals.recv().await }, SHUTDOWN_GRACE)
+        .await;
     Ok(())
 }
 

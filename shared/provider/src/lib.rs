@@ -9,12 +9,14 @@
 //!
 //! A discovery service flattens [`HarnessArgs`] into its own clap arguments and ends its
 //! `main` with `switchyard_provider::run_blocking(provider, args.harness)` (or awaits
-//! [`run`] inside its own actix system).
+//! [`run`] inside its own actix system); either returns on SIGTERM or SIGINT, after a
+//! clean stop (see [`signals`]).
 
 pub mod args;
 pub mod harness;
 pub mod outbox;
 pub mod retry;
+pub mod signals;
 pub mod sink;
 pub mod status;
 pub mod watch;

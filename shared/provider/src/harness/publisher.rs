@@ -45,7 +45,9 @@ impl<S: 'static> Message for BusReady<S> {
 #[rtype(result = "()")]
 pub struct Reconnected;
 
-/// Stops an actor of the harness.
+/// Stops an actor of the harness. The publisher first lets a write already in flight
+/// finish (so a shutdown does not cut a publish short when the bus answers), and drops
+/// what is still waiting for the throttle: the next start publishes the full state.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Stop;
@@ -58,6 +60,10 @@ pub struct PublisherActor<S: ConfigSink> {
     sink: Option<S>,
     timer: Option<SpawnHandle>,
     on_stop: Option<oneshot::Sender<()>>,
+    /// A write to the sink is under way (the sink is moved into it).
+    in_flight: bool,
+    /// [`Stop`] arrived: stop once no write is in flight.
+    stopping: bool,
 }
 
 impl<S: ConfigSink> PublisherActor<S> {
@@ -72,6 +78,8 @@ impl<S: ConfigSink> PublisherActor<S> {
             sink: None,
             timer: None,
             on_stop: None,
+            in_flight: false,
+            stopping: false,
         }
     }
 
@@ -85,6 +93,12 @@ impl<S: ConfigSink> PublisherActor<S> {
     fn drive(&mut self, ctx: &mut Context<Self>) {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
+        }
+        if self.stopping {
+            if !self.in_flight {
+                ctx.stop();
+            }
+            return;
         }
         let Some(sink) = self.sink.take() else {
             return;
@@ -116,11 +130,13 @@ impl<S: ConfigSink> PublisherActor<S> {
     fn publish(&mut self, mut sink: S, job: Job, ctx: &mut Context<Self>) {
         let records = to_records(&self.name, &job.snapshot.config, &job.snapshot.problems);
         let resync = job.resync;
+        self.in_flight = true;
         let write = async move {
             let result = publish_on(&mut sink, &records, resync).await;
             (sink, result)
         };
         ctx.spawn(write.into_actor(self).map(move |(sink, result), act, ctx| {
+            act.in_flight = false;
             act.sink = Some(sink);
             act.published(job, result);
             act.drive(ctx);
@@ -170,6 +186,7 @@ impl<S: ConfigSink> PublisherActor<S> {
     }
 
     fn write_status(&mut self, mut sink: S, status: ProviderStatus, ctx: &mut Context<Self>) {
+        self.in_flight = true;
         let write = async move {
             let result = sink.publish_status(&status).await;
             (sink, status, result)
@@ -178,6 +195,7 @@ impl<S: ConfigSink> PublisherActor<S> {
             write
                 .into_actor(self)
                 .map(|(sink, status, result), act, ctx| {
+                    act.in_flight = false;
                     act.sink = Some(sink);
                     let now = Instant::now();
                     match result {
@@ -266,6 +284,10 @@ impl<S: ConfigSink> Handler<Stop> for PublisherActor<S> {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
-        ctx.stop();
+        if self.in_flight {
+            info!(provider = %self.name, "stopping after the write in flight");
+        }
+        self.stopping = true;
+        self.drive(ctx);
     }
 }

@@ -17,7 +17,7 @@ use switchyard_model::DynamicConfig;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::publisher::{BusReady, PublisherActor, Reconnected};
+use super::publisher::{BusReady, PublisherActor, Reconnected, Stop};
 use super::watcher::WatcherActor;
 use crate::sink::ConfigSink;
 use crate::status::{Identity, StatusBoard};
@@ -510,6 +510,7 @@ fn start_refuses_an_invalid_name() {
             Err(super::HarnessError::InvalidName(reason)) => {
                 assert!(reason.contains("Not_Valid"), "{reason}");
             }
+            Err(other) => panic!("wrong error for an invalid name: {other}"),
             Ok(_) => panic!("an invalid name must be refused"),
         }
     });
@@ -527,5 +528,80 @@ fn a_harness_without_nats_keeps_trying_and_stops_on_request() {
         harness.stop();
         let stopped = tokio::time::timeout(Duration::from_secs(5), harness.wait()).await;
         assert!(stopped.is_ok(), "the harness stops");
+    });
+}
+
+#[test]
+fn stop_lets_a_write_in_flight_finish_and_drops_what_waits() {
+    struct Case {
+        case: &'static str,
+        /// Snapshots sent before the stop, each followed by a pause (ms).
+        before: Vec<(u32, u64)>,
+        /// Commits and whether the publisher still runs, 1 ms after the stop.
+        just_after: (usize, bool),
+        /// Commits once everything settled.
+        at_end: usize,
+    }
+    let cases = vec![
+        Case {
+            case: "idle: stops at once",
+            before: vec![],
+            just_after: (0, false),
+            at_end: 0,
+        },
+        Case {
+            case: "a publish in flight finishes before the stop",
+            before: vec![(0, 1)],
+            just_after: (0, true),
+            at_end: 1,
+        },
+        Case {
+            case: "a change waiting for the throttle is dropped",
+            before: vec![(0, 20), (1, 1)],
+            just_after: (1, false),
+            at_end: 1,
+        },
+    ];
+    for case in cases {
+        paused(|| async {
+            let rig = Rig::start(THROTTLE, true);
+            // Let the first status write go through.
+            sleep(ms(50)).await;
+            for (n, pause) in &case.before {
+                rig.send(Feed::Snapshot(Box::new(snap(*n))));
+                sleep(ms(*pause)).await;
+            }
+            rig.publisher.do_send(Stop);
+            sleep(ms(1)).await;
+            assert_eq!(
+                (rig.commits(), rig.publisher.connected()),
+                case.just_after,
+                "{}: just after the stop",
+                case.case
+            );
+            sleep(ms(1000)).await;
+            assert_eq!(rig.commits(), case.at_end, "{}: at the end", case.case);
+            assert!(!rig.publisher.connected(), "{}: stopped", case.case);
+        });
+    }
+}
+
+#[test]
+fn run_until_stops_the_harness_when_its_stop_future_completes() {
+    actix::System::new().block_on(async {
+        // No NATS: nothing is in flight, so the stop is immediate.
+        let args = crate::HarnessArgs::new("nats://127.0.0.1:1");
+        let harness =
+            super::start(idle_provider(), &args).unwrap_or_else(|e| panic!("valid arguments: {e}"));
+        let stop = async {
+            sleep(ms(200)).await;
+            crate::signals::StopSignal::Terminate
+        };
+        let ran = tokio::time::timeout(
+            Duration::from_secs(5),
+            harness.run_until(stop, super::SHUTDOWN_GRACE),
+        )
+        .await;
+        assert!(ran.is_ok(), "run_until returns after the stop");
     });
 }
