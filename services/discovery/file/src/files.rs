@@ -56,6 +56,31 @@ pub enum Change {
     Rescan,
 }
 
+/// A change in whether a file can be used, for the log: the status on the bus lists the
+/// current errors, the log says when each appeared and went away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileNote {
+    /// The file does not decode now, or fails differently than before.
+    Broken {
+        /// The file.
+        path: PathBuf,
+        /// The same text as in the snapshot's errors: `path: line L, column C: message`.
+        error: String,
+        /// Whether its last good content stays in use (else it contributes nothing).
+        keeps_last_good: bool,
+    },
+    /// A file that did not decode does again.
+    Fixed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file that did not decode is no longer read (deleted, or its folder is gone).
+    Dropped {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 /// What is known of one file.
 #[derive(Debug, Default)]
 struct Entry {
@@ -72,6 +97,8 @@ pub struct FileSet {
     files: BTreeMap<PathBuf, Entry>,
     /// Subdirectories that could not be listed, for the snapshot's errors.
     listing_errors: Vec<String>,
+    /// Changes in the files' errors not yet taken by [`FileSet::take_notes`].
+    notes: Vec<FileNote>,
 }
 
 impl FileSet {
@@ -81,6 +108,7 @@ impl FileSet {
             source: source.absolute(),
             files: BTreeMap::new(),
             listing_errors: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -140,20 +168,52 @@ impl FileSet {
 
     /// Records what reading `path` gave: new content replaces the last good one; an error
     /// is shown while the last good content stays in use.
+    /// A file whose error appears, changes or goes away leaves a [`FileNote`]; reading
+    /// the same error again does not.
     pub fn record(&mut self, path: PathBuf, outcome: Result<Decoded, String>) {
-        let entry = self.files.entry(path).or_default();
+        let entry = self.files.entry(path.clone()).or_default();
         match outcome {
             Ok(decoded) => {
                 entry.good = Some(decoded);
-                entry.error = None;
+                if entry.error.take().is_some() {
+                    self.notes.push(FileNote::Fixed { path });
+                }
             }
-            Err(message) => entry.error = Some(message),
+            Err(message) => {
+                if entry.error.as_ref() != Some(&message) {
+                    self.notes.push(FileNote::Broken {
+                        path,
+                        error: message.clone(),
+                        keeps_last_good: entry.good.is_some(),
+                    });
+                }
+                entry.error = Some(message);
+            }
         }
     }
 
     /// Forgets `path` and every file under it: their resources leave the snapshot.
     pub fn forget(&mut self, path: &Path) {
-        self.files.retain(|known, _| !known.starts_with(path));
+        self.retain_files(|known| !known.starts_with(path));
+    }
+
+    /// Keeps the files `keep` accepts; a broken file dropped leaves a note.
+    fn retain_files(&mut self, keep: impl Fn(&Path) -> bool) {
+        let notes = &mut self.notes;
+        self.files.retain(|known, entry| {
+            let kept = keep(known);
+            if !kept && entry.error.is_some() {
+                notes.push(FileNote::Dropped {
+                    path: known.clone(),
+                });
+            }
+            kept
+        });
+    }
+
+    /// The changes in the files' errors since the last call, oldest first.
+    pub fn take_notes(&mut self) -> Vec<FileNote> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Applies a batch of changes, reading the files concerned. Fails when the source
@@ -186,7 +246,7 @@ impl FileSet {
                     ProviderError(format!("{}: cannot read directory: {err}", root.display()))
                 })?;
                 list_dir(&root, entries, &mut listed, &mut unreadable);
-                self.files.retain(|known, _| {
+                self.retain_files(|known| {
                     listed.contains(known)
                         || unreadable.iter().any(|(dir, _)| known.starts_with(dir))
                 });
@@ -395,6 +455,147 @@ mod tests {
             assert_eq!(rules(&snapshot), want, "{}", case.case);
             assert_eq!(snapshot.errors, case.errors, "{}", case.case);
         }
+    }
+
+    #[test]
+    fn error_changes_leave_one_note_each() {
+        enum Step {
+            /// A read of a file: `Ok(rule of router r)` or `Err(message)`.
+            Read(&'static str, Result<&'static str, &'static str>),
+            Forget(&'static str),
+        }
+        use Step::{Forget, Read};
+        let broken = |path: &str, error: &str, keeps_last_good| FileNote::Broken {
+            path: PathBuf::from(path),
+            error: error.to_owned(),
+            keeps_last_good,
+        };
+        let fixed = |path: &str| FileNote::Fixed {
+            path: PathBuf::from(path),
+        };
+        let dropped = |path: &str| FileNote::Dropped {
+            path: PathBuf::from(path),
+        };
+        let cases: Vec<(&str, Vec<Step>, Vec<FileNote>)> = vec![
+            (
+                "good reads leave no note",
+                vec![
+                    Read("/conf/a.yml", Ok("Host(`a`)")),
+                    Read("/conf/a.yml", Ok("Host(`b`)")),
+                ],
+                vec![],
+            ),
+            (
+                "a file that never decoded",
+                vec![Read("/conf/b.yml", Err("b.yml: line 1, column 2: e1"))],
+                vec![broken("/conf/b.yml", "b.yml: line 1, column 2: e1", false)],
+            ),
+            (
+                "the same error read again is noted once",
+                vec![
+                    Read("/conf/a.yml", Ok("Host(`a`)")),
+                    Read("/conf/a.yml", Err("e1")),
+                    Read("/conf/a.yml", Err("e1")),
+                ],
+                vec![broken("/conf/a.yml", "e1", true)],
+            ),
+            (
+                "a different error is noted",
+                vec![
+                    Read("/conf/a.yml", Err("e1")),
+                    Read("/conf/a.yml", Err("e2")),
+                ],
+                vec![
+                    broken("/conf/a.yml", "e1", false),
+                    broken("/conf/a.yml", "e2", false),
+                ],
+            ),
+            (
+                "a fix is noted",
+                vec![
+                    Read("/conf/a.yml", Ok("Host(`a`)")),
+                    Read("/conf/a.yml", Err("e1")),
+                    Read("/conf/a.yml", Ok("Host(`a`)")),
+                ],
+                vec![broken("/conf/a.yml", "e1", true), fixed("/conf/a.yml")],
+            ),
+            (
+                "a broken file removed with its folder",
+                vec![
+                    Read("/conf/a.yml", Err("e1")),
+                    Read("/conf/sub/c.yml", Err("e2")),
+                    Read("/conf/sub/d.yml", Ok("Host(`d`)")),
+                    Forget("/conf/sub"),
+                ],
+                vec![
+                    broken("/conf/a.yml", "e1", false),
+                    broken("/conf/sub/c.yml", "e2", false),
+                    dropped("/conf/sub/c.yml"),
+                ],
+            ),
+            (
+                "a good file removed leaves no note",
+                vec![Read("/conf/a.yml", Ok("Host(`a`)")), Forget("/conf/a.yml")],
+                vec![],
+            ),
+        ];
+        for (case, steps, want) in cases {
+            let mut set = dir_set();
+            for step in steps {
+                match step {
+                    Read(path, outcome) => set.record(
+                        PathBuf::from(path),
+                        outcome.map(|rule| router("r", rule)).map_err(str::to_owned),
+                    ),
+                    Forget(path) => set.forget(Path::new(path)),
+                }
+            }
+            assert_eq!(set.take_notes(), want, "{case}");
+            assert_eq!(set.take_notes(), vec![], "{case}: notes are taken once");
+        }
+    }
+
+    #[test]
+    fn the_noted_error_is_the_status_text_and_names_file_and_position() {
+        let dir = match tempfile::tempdir() {
+            Ok(dir) => dir,
+            Err(e) => panic!("temporary folder: {e}"),
+        };
+        let path = dir.path().join("broken.yml");
+        let written = std::fs::write(&path, "http:\n  routers:\n    a: [unclosed\n");
+        assert!(written.is_ok(), "{written:?}");
+        let mut set = FileSet::new(Source::Directory(dir.path().to_owned()));
+        assert_eq!(set.rescan(), Ok(()));
+        let notes = set.take_notes();
+        let [
+            FileNote::Broken {
+                path: noted,
+                error,
+                keeps_last_good: false,
+            },
+        ] = notes.as_slice()
+        else {
+            panic!("one broken file expected, got {notes:?}");
+        };
+        assert_eq!(noted, &path);
+        assert_eq!(
+            set.snapshot().errors,
+            vec![error.clone()],
+            "same text as the status"
+        );
+        let prefix = format!("{}: line ", path.display());
+        assert!(error.starts_with(&prefix), "{error}");
+        assert!(error.contains(", column "), "{error}");
+        // Rescanning the unchanged file says nothing new; fixing it is noted.
+        assert_eq!(set.rescan(), Ok(()));
+        assert_eq!(set.take_notes(), vec![]);
+        let written = std::fs::write(&path, "http: {}\n");
+        assert!(written.is_ok(), "{written:?}");
+        assert_eq!(set.rescan(), Ok(()));
+        assert_eq!(
+            set.take_notes(),
+            vec![FileNote::Fixed { path: path.clone() }]
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //!   keeps its first definition and the duplicate is listed in the snapshot's errors.
 //! - A file that stops parsing keeps its last good content in the snapshot, and its error
 //!   (`path: line L, column C: message`) is listed; a file that never parsed contributes
-//!   nothing; a deleted file's resources disappear.
+//!   nothing; a deleted file's resources disappear. The same error text is logged (warn)
+//!   once when it appears or changes, and its end is logged (info) when the file parses
+//!   again or is removed.
 //! - Directory mode reads `.yml`, `.yaml` and `.toml` files and enters subdirectories, as
 //!   Traefik does, except hidden ones (name starting with `.`), and watches the whole tree
 //!   (Traefik watches only the top directory).
@@ -30,7 +32,7 @@ use std::time::Duration;
 use futures::stream::LocalBoxStream;
 use switchyard_provider::{Provider, ProviderError, Snapshot};
 
-pub use files::{Change, FileSet, Source};
+pub use files::{Change, FileNote, FileSet, Source};
 pub use watch::kind_matters;
 
 /// How long after a relevant change further events are collected before the files are

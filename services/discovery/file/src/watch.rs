@@ -14,7 +14,7 @@ use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use switchyard_provider::{ProviderError, Snapshot};
 use tokio::time::{Instant, timeout_at};
 
-use crate::files::{Change, FileSet};
+use crate::files::{Change, FileNote, FileSet};
 
 type Events = UnboundedReceiver<notify::Result<Event>>;
 
@@ -55,6 +55,34 @@ fn changes_of(files: &FileSet, event: notify::Result<Event>, out: &mut Vec<Chang
         let is_dir = was_dir || Path::is_dir(path);
         if let Some(change) = files.classify(path, is_dir) {
             out.push(change);
+        }
+    }
+}
+
+/// Logs what changed in the files' errors: the provider's status on the bus shows the
+/// current ones, the log says when each appeared and ended.
+fn log_notes(set: &mut FileSet) {
+    for note in set.take_notes() {
+        match note {
+            FileNote::Broken {
+                path,
+                error,
+                keeps_last_good,
+            } => {
+                let outcome = if keeps_last_good {
+                    "its last good content stays in use"
+                } else {
+                    "it contributes nothing until fixed"
+                };
+                tracing::warn!(file = %path.display(), %error, "configuration file does not parse; {outcome}");
+            }
+            FileNote::Fixed { path } => {
+                tracing::info!(file = %path.display(), "configuration file parses again");
+            }
+            FileNote::Dropped { path } => tracing::info!(
+                file = %path.display(),
+                "configuration file that did not parse is no longer read; its error is gone"
+            ),
         }
     }
 }
@@ -145,7 +173,9 @@ pub fn stream(
                         None
                     };
                     let mut set = lock(&files);
-                    if let Err(err) = set.rescan() {
+                    let scanned = set.rescan();
+                    log_notes(&mut set);
+                    if let Err(err) = scanned {
                         return Some((Err(err), Phase::Done));
                     }
                     let snapshot = set.snapshot();
@@ -162,7 +192,9 @@ pub fn stream(
                 Phase::Watching(mut running) => loop {
                     let changes = next_changes(&files, &mut running.events, settle).await?;
                     let mut set = lock(&files);
-                    if let Err(err) = set.apply(&changes) {
+                    let applied = set.apply(&changes);
+                    log_notes(&mut set);
+                    if let Err(err) = applied {
                         return Some((Err(err), Phase::Done));
                     }
                     let snapshot = set.snapshot();
