@@ -340,24 +340,7 @@ impl Pebble {
                 .await?
         )
         .parse()?;
-        let reply = crate::client::request(
-            ctsv_management,
-            "POST",
-            "127.0.0.1",
-            "/set-default-ipv4",
-            &[("content-type", "application/json")],
-            &serde_json::json!({ "ip": host_ip.to_string() }).to_string(),
-            false,
-        )
-        .await
-        .context("setting challtestsrv's default IPv4")?;
-        if reply.status != 200 {
-            bail!(
-                "challtestsrv /set-default-ipv4: {} {}",
-                reply.status,
-                reply.body
-            );
-        }
+        set_default_ipv4(ctsv_management, host_ip, Duration::from_secs(10)).await?;
 
         let config = pebble_config(settings, "/etc/pebble/cert.pem", "/etc/pebble/key.pem");
         let pebble = image
@@ -455,6 +438,38 @@ impl Pebble {
             text.push_str(&String::from_utf8_lossy(&bytes));
         }
         text
+    }
+}
+
+/// Tells challtestsrv (management API at `management`) to answer every A query with `ip`,
+/// retrying while Docker's port mapping is not forwarding yet.
+async fn set_default_ipv4(
+    management: SocketAddr,
+    ip: IpAddr,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let body = serde_json::json!({ "ip": ip.to_string() }).to_string();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let error = match crate::client::request(
+            management,
+            "POST",
+            "127.0.0.1",
+            "/set-default-ipv4",
+            &[("content-type", "application/json")],
+            &body,
+            false,
+        )
+        .await
+        {
+            Ok(reply) if reply.status == 200 => return Ok(()),
+            Ok(reply) => format!("status {}: {}", reply.status, reply.body),
+            Err(e) => format!("{e:#}"),
+        };
+        if tokio::time::Instant::now() > deadline {
+            bail!("challtestsrv /set-default-ipv4 failed for {timeout:?}: {error}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
