@@ -15,7 +15,13 @@ use crate::scheduler::LeaseChanged;
 /// The name of the certificates service's lease.
 pub const LEASE_NAME: &str = "certificates";
 
-/// Release the lease (on SIGTERM); answers once it is released or could not be.
+/// How long a release may take. With NATS gone the compare-and-set would wait for
+/// JetStream's own timeout (5 s) or longer; the lease then lapses by itself at its expiry
+/// and a standby takes over, so the process need not wait.
+pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Release the lease (on SIGTERM); answers once it is released, could not be, or
+/// [`RELEASE_TIMEOUT`] passed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Release;
@@ -111,12 +117,22 @@ impl Handler<Release> for LeaseKeeper {
         self.working = false;
         self.scheduler.do_send(LeaseChanged(false));
         let client = self.client.clone();
+        let ttl_ms = u64::try_from(client.timing().ttl.as_millis()).unwrap_or(u64::MAX);
         Box::pin(
             async move {
                 if let Some(h) = holding {
-                    match client.release(h.revision).await {
-                        Ok(()) => info!("certificates lease released"),
-                        Err(e) => warn!(error = %e, "releasing the certificates lease failed; it lapses by itself"),
+                    match tokio::time::timeout(RELEASE_TIMEOUT, client.release(h.revision)).await {
+                        Ok(Ok(())) => info!("certificates lease released"),
+                        Ok(Err(e)) => warn!(
+                            error = %e,
+                            ttl_ms,
+                            "releasing the certificates lease failed; it lapses by itself"
+                        ),
+                        Err(_) => warn!(
+                            timeout_ms = u64::try_from(RELEASE_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
+                            ttl_ms,
+                            "releasing the certificates lease timed out (is NATS reachable?); it lapses by itself"
+                        ),
                     }
                 }
             }

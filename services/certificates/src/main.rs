@@ -2,6 +2,7 @@
 //! static certificates of the configuration, for every proxy replica.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use actix::prelude::*;
 use anyhow::{Context as _, bail};
@@ -13,7 +14,13 @@ use switchyard_certificates::acme::Http;
 use switchyard_certificates::config;
 use switchyard_certificates::lease_keeper::{LEASE_NAME, LeaseKeeper, Release};
 use switchyard_certificates::scheduler::{Scheduler, Stores};
-use tracing::info;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{info, warn};
+
+/// How long a stop may take in all: releasing the lease (at most
+/// [`switchyard_certificates::lease_keeper::RELEASE_TIMEOUT`]), then flushing the last
+/// writes to NATS, which with NATS gone would wait for the reconnection, that is forever.
+const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Command line.
 #[derive(Debug, Parser)]
@@ -101,8 +108,48 @@ async fn run(
     seal: SealKey,
     resolvers: Vec<(config::Resolver, Http)>,
 ) -> anyhow::Result<()> {
+    // First: as PID 1 in a container, a signal without a handler is dropped, and a stop
+    // during startup would wait for Docker's SIGKILL.
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut stop = async move || {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        }
+    };
     let names: Vec<&str> = resolvers.iter().map(|(r, _)| r.name.as_str()).collect();
     info!(%instance, resolvers = ?names, "starting the certificates service");
+    let started = tokio::select! {
+        started = start(instance, nats, seal, resolvers) => started?,
+        signal = stop() => {
+            info!(%signal, "stopped before the service started");
+            System::current().stop();
+            return Ok(());
+        }
+    };
+    let (client, keeper) = started;
+    let signal = stop().await;
+    info!(%signal, "stopping: releasing the lease");
+    let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+    let _ = keeper.send(Release).await;
+    if tokio::time::timeout_at(deadline, client.flush())
+        .await
+        .is_err()
+    {
+        warn!("NATS did not take the last writes in time (is it reachable?); stopping anyway");
+    }
+    System::current().stop();
+    Ok(())
+}
+
+/// Connects, opens the buckets and starts the actors; returns the client and the keeper.
+async fn start(
+    instance: String,
+    nats: switchyard_bus::nats::NatsSettings,
+    seal: SealKey,
+    resolvers: Vec<(config::Resolver, Http)>,
+) -> anyhow::Result<(async_nats::Client, Addr<LeaseKeeper>)> {
     let client = connect(&nats, "switchyard-certificates").await?;
     let replicas = nats.replicas.unwrap_or(1);
     let buckets = open_buckets(&client, replicas).await?;
@@ -121,14 +168,5 @@ async fn run(
         LeaseTiming::DEFAULT,
     );
     let keeper = LeaseKeeper::new(lease, scheduler.recipient()).start();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM: releasing the lease"),
-        _ = tokio::signal::ctrl_c() => info!("interrupted: releasing the lease"),
-    }
-    let _ = keeper.send(Release).await;
-    let _ = client.flush().await;
-    System::current().stop();
-    Ok(())
+    Ok((client, keeper))
 }

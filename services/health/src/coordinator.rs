@@ -59,7 +59,12 @@ enum Watched {
     HealthCaughtUp,
 }
 
-/// Delete the membership lease and stop the system.
+/// How long a stop waits for the membership lease to be deleted. With NATS gone the
+/// delete would wait for JetStream's own timeout (5 s) or longer; the lease then lapses
+/// by itself after its TTL, and the other instances take the work over.
+pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Delete the membership lease (waiting at most [`RELEASE_TIMEOUT`]) and stop the system.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
@@ -403,12 +408,23 @@ impl Handler<Shutdown> for Coordinator {
         }
         let leases = self.buckets.as_ref().map(|b| b.leases.clone());
         let key = member_key(&self.settings.instance);
+        let ttl_ms = u64::try_from(self.settings.member_ttl.as_millis()).unwrap_or(u64::MAX);
         Box::pin(
             async move {
                 if let Some(kv) = leases {
                     // Others take over at once instead of waiting for the lease to lapse.
-                    if let Err(e) = kv.delete(key).await {
-                        warn!(error = %e, "membership lease not deleted");
+                    match tokio::time::timeout(RELEASE_TIMEOUT, kv.delete(key)).await {
+                        Ok(Ok(_)) => info!("membership lease deleted"),
+                        Ok(Err(e)) => warn!(
+                            error = %e,
+                            ttl_ms,
+                            "membership lease not deleted; it lapses by itself"
+                        ),
+                        Err(_) => warn!(
+                            timeout_ms = u64::try_from(RELEASE_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
+                            ttl_ms,
+                            "membership lease not deleted in time (is NATS reachable?); it lapses by itself"
+                        ),
                     }
                 }
             }
