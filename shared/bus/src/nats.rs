@@ -83,6 +83,77 @@ pub fn backoff(attempt: usize) -> Duration {
 /// Connects to NATS. The client retries the first connection and reconnects forever with
 /// capped backoff; callers never need to connect twice.
 pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::Client, BusError> {
+    connect_with_reconnects(settings, name)
+        .await
+        .map(|(client, _)| client)
+}
+
+/// Counts a client's connection events and says when it came back after losing the server.
+#[derive(Debug, Default)]
+pub struct ReconnectTracker {
+    lost: bool,
+    reconnections: u64,
+}
+
+impl ReconnectTracker {
+    /// Feeds one connection event; returns the new reconnection count when this event is a
+    /// connection regained after a loss (the first connection is not a reconnection).
+    pub fn on_event(&mut self, event: &async_nats::Event) -> Option<u64> {
+        match event {
+            async_nats::Event::Disconnected => {
+                self.lost = true;
+                None
+            }
+            async_nats::Event::Connected if self.lost => {
+                self.lost = false;
+                self.reconnections += 1;
+                Some(self.reconnections)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Tells a watch loop that the client reconnected to NATS, so that it reopens its watches
+/// with a full catch-up instead of trusting the client's resumed consumer.
+///
+/// Why: the client resumes a KV watch after a reconnect from the last sequence it saw. That
+/// misses state when the server came back with other storage (a new or rebuilt server, a
+/// stream recreated with sequences starting over: the resumed consumer then waits for
+/// sequences that will not come for a long time), and keys that expired meanwhile; a fresh
+/// watch replays the current state and the reader replaces what it holds.
+#[derive(Debug, Clone)]
+pub struct Reconnects(tokio::sync::watch::Receiver<u64>);
+
+impl Reconnects {
+    /// Never signals (a client that is never reconnected, tests).
+    pub fn never() -> Self {
+        // With the sender gone, `reconnected` waits forever.
+        let (_, rx) = tokio::sync::watch::channel(0);
+        Self(rx)
+    }
+
+    /// Forgets reconnections so far: the next [`Self::reconnected`] waits for a new one.
+    pub fn mark_seen(&mut self) {
+        self.0.mark_unchanged();
+    }
+
+    /// Waits until the client reconnects after the last [`Self::mark_seen`] (or after the
+    /// last return of this function). Never returns if the client is gone.
+    pub async fn reconnected(&mut self) {
+        if self.0.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// [`connect`], plus the [`Reconnects`] signal of the client.
+pub async fn connect_with_reconnects(
+    settings: &NatsSettings,
+    name: &str,
+) -> Result<(async_nats::Client, Reconnects), BusError> {
+    let (reconnected, reconnects) = tokio::sync::watch::channel(0u64);
+    let tracker = std::sync::Arc::new(std::sync::Mutex::new(ReconnectTracker::default()));
     let url = if settings.url.is_empty() {
         "nats://127.0.0.1:4222".to_owned()
     } else {
@@ -119,6 +190,13 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
         .reconnect_delay_callback(backoff)
         .event_callback(move |event| {
             let name = name_owned.clone();
+            let regained = tracker
+                .lock()
+                .map(|mut t| t.on_event(&event))
+                .unwrap_or(None);
+            if let Some(count) = regained {
+                reconnected.send_replace(count);
+            }
             async move {
                 match event {
                     async_nats::Event::Connected => info!(service = %name, "connected to NATS"),
@@ -134,10 +212,11 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    options
+    let client = options
         .connect(servers)
         .await
-        .map_err(|e| connect_err(e.to_string()))
+        .map_err(|e| connect_err(e.to_string()))?;
+    Ok((client, Reconnects(reconnects)))
 }
 
 /// The contract's buckets, opened (and created when missing).
@@ -271,6 +350,11 @@ pub struct ConfigPublisher {
     js: jetstream::Context,
     current: Option<BTreeMap<ConfigKey, Vec<u8>>>,
     generation: u64,
+    /// A commit marker is owed even if the next plan is empty: records of this provider
+    /// reached the bucket without a commit after them (a publish failed part way, e.g. its
+    /// puts were acknowledged late, after a NATS outage). Readers hold such records until
+    /// the provider's next commit, so without one they would never apply them.
+    commit_owed: bool,
 }
 
 /// What one publish did.
@@ -282,6 +366,26 @@ pub struct PublishReport {
     pub deletes: usize,
     /// The commit's generation (unchanged when nothing changed).
     pub generation: u64,
+}
+
+/// The bus revisions of one provider's keys, as read back from the bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Revisions {
+    /// The highest revision of the provider's resource records (0: none).
+    resource: u64,
+    /// The revision of its commit marker, if there is one.
+    commit: Option<u64>,
+}
+
+impl Revisions {
+    /// Whether a record was written after the last commit (or there is no commit at all),
+    /// so readers hold it until a commit comes.
+    fn commit_owed(&self) -> bool {
+        match self.commit {
+            Some(commit) => self.resource > commit,
+            None => self.resource > 0,
+        }
+    }
 }
 
 impl ConfigPublisher {
@@ -298,6 +402,7 @@ impl ConfigPublisher {
             js: jetstream::new(client.clone()),
             current: None,
             generation: 0,
+            commit_owed: false,
         })
     }
 
@@ -318,24 +423,30 @@ impl ConfigPublisher {
                 wanted.push(key);
             }
         }
+        let mut revisions = Revisions::default();
         for key in wanted {
-            let value = self
+            let entry = self
                 .kv
-                .get(&key)
+                .entry(&key)
                 .await
-                .map_err(|e| op_err(format!("get {key}"), e))?;
-            match (ConfigEntryKey::parse(&key), value) {
-                (Ok(ConfigEntryKey::Resource(k)), Some(v)) => {
-                    found.insert(k, v.to_vec());
+                .map_err(|e| op_err(format!("get {key}"), e))?
+                .filter(|e| e.operation == kv::Operation::Put);
+            let Some(entry) = entry else { continue };
+            match ConfigEntryKey::parse(&key) {
+                Ok(ConfigEntryKey::Resource(k)) => {
+                    revisions.resource = revisions.resource.max(entry.revision);
+                    found.insert(k, entry.value.to_vec());
                 }
-                (Ok(ConfigEntryKey::Commit(_)), Some(v)) => {
-                    if let Ok(commit) = serde_json::from_slice::<Commit>(&v) {
+                Ok(ConfigEntryKey::Commit(_)) => {
+                    revisions.commit = Some(entry.revision);
+                    if let Ok(commit) = serde_json::from_slice::<Commit>(&entry.value) {
                         self.generation = self.generation.max(commit.generation);
                     }
                 }
                 _ => {}
             }
         }
+        self.commit_owed |= revisions.commit_owed();
         Ok(found)
     }
 
@@ -355,10 +466,13 @@ impl ConfigPublisher {
             deletes: deletes.len(),
             generation: self.generation,
         };
-        if puts.is_empty() && deletes.is_empty() {
+        if puts.is_empty() && deletes.is_empty() && !self.commit_owed {
             self.current = Some(next);
             return Ok(report);
         }
+        // From here until the commit, a failure leaves records without a commit: the next
+        // publish reads the bucket back (`current` stays `None`) and owes a commit.
+        self.commit_owed = true;
         // Messages leave in order on the one connection, so the stream keeps the plan's
         // order while acknowledgements are awaited together.
         let mut acks = Vec::with_capacity(puts.len());
@@ -396,6 +510,7 @@ impl ConfigPublisher {
             .put(keys::commit_key(&self.provider), bytes.into())
             .await
             .map_err(|e| op_err("commit", e))?;
+        self.commit_owed = false;
         self.current = Some(next);
         Ok(PublishReport {
             generation: self.generation,
@@ -418,19 +533,46 @@ impl ConfigPublisher {
 ///
 /// Every (re)opened watch begins with a full catch-up batch (`Batch::full`), so after an
 /// outage the reader converges on the current state without replaying history.
-pub async fn follow_config(kv: kv::Store, mut on_event: impl FnMut(Event)) {
+pub async fn follow_config(kv: kv::Store, on_event: impl FnMut(Event)) {
+    follow_config_reopening(kv, Reconnects::never(), on_event).await
+}
+
+/// [`follow_config`], reopening the watch (a new full catch-up) whenever the client
+/// reconnects to NATS.
+pub async fn follow_config_reopening(
+    kv: kv::Store,
+    mut reconnects: Reconnects,
+    mut on_event: impl FnMut(Event),
+) {
     let mut attempt = 0usize;
     loop {
-        match follow_once(&kv, &mut on_event).await {
-            Ok(()) => warn!("config watch ended; reopening"),
-            Err(e) => warn!(error = %e, "config watch failed; reopening"),
+        reconnects.mark_seen();
+        let mut caught_up = false;
+        let outcome = tokio::select! {
+            result = follow_once(&kv, &mut on_event, &mut caught_up) => Some(result),
+            () = reconnects.reconnected() => None,
+        };
+        if caught_up {
+            attempt = 0;
+        }
+        match outcome {
+            None => {
+                info!("reconnected to NATS; reopening the config watch for a full catch-up");
+                continue;
+            }
+            Some(Ok(())) => warn!("config watch ended; reopening"),
+            Some(Err(e)) => warn!(error = %e, "config watch failed; reopening"),
         }
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }
 }
 
-async fn follow_once(kv: &kv::Store, on_event: &mut impl FnMut(Event)) -> Result<(), BusError> {
+async fn follow_once(
+    kv: &kv::Store,
+    on_event: &mut impl FnMut(Event),
+    caught_up: &mut bool,
+) -> Result<(), BusError> {
     let mut follower = Follower::new();
     let empty = kv
         .status()
@@ -444,8 +586,10 @@ async fn follow_once(kv: &kv::Store, on_event: &mut impl FnMut(Event)) -> Result
         .map_err(|e| op_err("watch config", e))?;
     if empty && let Some(batch) = follower.finish_catch_up() {
         on_event(Event::Apply(batch));
+        *caught_up = true;
     }
     while let Some(entry) = watch.next().await {
+        *caught_up = follower.caught_up();
         let entry = entry.map_err(|e| op_err("watch config", e))?;
         let value = match entry.operation {
             kv::Operation::Put => Some(entry.value.as_ref()),
@@ -461,4 +605,68 @@ async fn follow_once(kv: &kv::Store, on_event: &mut impl FnMut(Event)) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_nats::Event as NatsEvent;
+
+    #[test]
+    fn only_a_connection_regained_after_a_loss_counts_as_a_reconnection() {
+        // (case, events, what each event returns)
+        type Case = (&'static str, Vec<NatsEvent>, Vec<Option<u64>>);
+        let cases: [Case; 4] = [
+            ("first connection", vec![NatsEvent::Connected], vec![None]),
+            (
+                "lost and regained",
+                vec![
+                    NatsEvent::Connected,
+                    NatsEvent::Disconnected,
+                    NatsEvent::Connected,
+                ],
+                vec![None, None, Some(1)],
+            ),
+            (
+                "failed attempts between loss and reconnection",
+                vec![
+                    NatsEvent::Disconnected,
+                    NatsEvent::ClientError(async_nats::ClientError::Other("DNS error".into())),
+                    NatsEvent::Disconnected,
+                    NatsEvent::Connected,
+                    NatsEvent::Connected,
+                ],
+                vec![None, None, None, Some(1), None],
+            ),
+            (
+                "two outages",
+                vec![
+                    NatsEvent::Disconnected,
+                    NatsEvent::Connected,
+                    NatsEvent::Disconnected,
+                    NatsEvent::Connected,
+                ],
+                vec![None, Some(1), None, Some(2)],
+            ),
+        ];
+        for (case, events, expected) in cases {
+            let mut tracker = ReconnectTracker::default();
+            let got: Vec<_> = events.iter().map(|e| tracker.on_event(e)).collect();
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_commit_is_owed_when_records_were_written_after_the_last_commit() {
+        let cases = [
+            ("empty provider", 0, None, false),
+            ("records, never committed", 4, None, true),
+            ("committed after its records", 4, Some(5), false),
+            ("a record written after the commit", 7, Some(5), true),
+            ("only a commit", 0, Some(5), false),
+        ];
+        for (case, resource, commit, owed) in cases {
+            assert_eq!(Revisions { resource, commit }.commit_owed(), owed, "{case}");
+        }
+    }
 }
