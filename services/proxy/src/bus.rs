@@ -3,7 +3,8 @@
 //!
 //! The actor is a thin shell around [`BusState`]; watch loops run as tasks that send it
 //! messages, and reconnect forever with capped backoff. While NATS is unreachable the last
-//! snapshot keeps serving.
+//! snapshot keeps serving. When the client reconnects, every watch is reopened and its
+//! full catch-up replaces what the actor holds (keys deleted meanwhile are dropped).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,9 +15,12 @@ use futures::StreamExt as _;
 use switchyard_bus::follow::{Batch, Event};
 use switchyard_bus::keys::parse_health_key;
 use switchyard_bus::messages::{DisabledRouter, Heartbeat, ServerHealth};
-use switchyard_bus::nats::{Buckets, backoff, follow_config, now_ms, open_buckets};
+use switchyard_bus::nats::{
+    Buckets, Reconnects, backoff, follow_config_reopening, now_ms, open_buckets,
+};
 use tracing::{info, warn};
 
+use crate::ready::{Part, Readiness};
 use crate::server::Shared;
 use crate::state::BusState;
 use crate::tls::{HostOptions, TlsAcceptor, TlsState};
@@ -75,6 +79,22 @@ pub struct HealthChanged {
 #[rtype(result = "()")]
 pub struct HealthReplaced(pub HashSet<(String, String)>);
 
+/// Which bucket a [`BusCaughtUp`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// `switchyard_certs_v1`.
+    Certificates,
+    /// `switchyard_challenges_v1`.
+    Challenges,
+}
+
+/// A certificates or challenges watch (re)opened and delivered every key the bucket holds
+/// (already sent one by one as [`BusEntry`]); whatever else the actor holds from that
+/// bucket was deleted meanwhile.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BusCaughtUp(pub Watched, pub HashSet<String>);
+
 /// Buckets are open: start the watches and the heartbeat.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -90,10 +110,18 @@ pub struct ConfigActor {
     replicas: usize,
     tls: TlsWiring,
     metrics: Arc<crate::observe::Metrics>,
+    reconnects: Reconnects,
+    ready: Arc<Readiness>,
+    /// Keys of the certificates bucket loaded into the TLS store.
+    bus_certificates: HashSet<String>,
+    /// Keys of TLS-ALPN-01 challenges loaded into the TLS store.
+    bus_alpn_challenges: HashSet<String>,
 }
 
 impl ConfigActor {
-    /// An actor that will connect the buckets on start.
+    /// An actor that will connect the buckets on start; `reconnects` reopens its watches,
+    /// `ready` records the first catch-ups (what `/ping` waits for).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         state: BusState,
         shared: Arc<Shared>,
@@ -102,6 +130,8 @@ impl ConfigActor {
         replicas: usize,
         tls: TlsWiring,
         metrics: Arc<crate::observe::Metrics>,
+        reconnects: Reconnects,
+        ready: Arc<Readiness>,
     ) -> Self {
         Self {
             state,
@@ -112,6 +142,10 @@ impl ConfigActor {
             replicas,
             tls,
             metrics,
+            reconnects,
+            ready,
+            bus_certificates: HashSet::new(),
+            bus_alpn_challenges: HashSet::new(),
         }
     }
 
@@ -154,11 +188,13 @@ impl ConfigActor {
         }
     }
 
-    fn certificate(&self, key: &str, value: Option<&[u8]>) {
+    fn certificate(&mut self, key: &str, value: Option<&[u8]>) {
         let Some(value) = value else {
             self.tls.state.remove(key);
+            self.bus_certificates.remove(key);
             return;
         };
+        self.bus_certificates.insert(key.to_owned());
         let Some(seal) = &self.tls.seal else {
             warn!(%key, "a certificate is on the bus but no bus secret is configured (busSecretFile / SWITCHYARD_BUS_SECRET)");
             return;
@@ -172,7 +208,7 @@ impl ConfigActor {
         }
     }
 
-    fn challenge(&self, key: &str, value: Option<&[u8]>) {
+    fn challenge(&mut self, key: &str, value: Option<&[u8]>) {
         if let Some(token_key) = key.strip_prefix("http01.") {
             let mut map = (**self.shared.acme_http01.load()).clone();
             match value.map(serde_json::from_slice::<switchyard_bus::messages::Http01Challenge>) {
@@ -193,11 +229,13 @@ impl ConfigActor {
         } else if let Some(domain_key) = key.strip_prefix("tlsalpn01.") {
             match value {
                 None => {
+                    self.bus_alpn_challenges.remove(key);
                     if let Ok(domain) = switchyard_bus::keys::unescape_token(domain_key) {
                         self.tls.state.remove_challenge(&domain);
                     }
                 }
                 Some(bytes) => {
+                    self.bus_alpn_challenges.insert(key.to_owned());
                     let Some(seal) = &self.tls.seal else {
                         warn!(%key, "a TLS-ALPN-01 challenge is on the bus but no bus secret is configured");
                         return;
@@ -216,6 +254,34 @@ impl ConfigActor {
                         }
                         Err(e) => warn!(%key, error = %e, "TLS-ALPN-01 challenge does not decode"),
                     }
+                }
+            }
+        }
+    }
+
+    /// Drops what the actor holds from `bucket` under keys that the bucket no longer has.
+    fn prune(&mut self, bucket: Watched, present: &HashSet<String>) {
+        match bucket {
+            Watched::Certificates => {
+                let gone = stale(&self.bus_certificates, present);
+                for key in &gone {
+                    info!(%key, "certificate deleted from the bus while away");
+                    self.certificate(key, None);
+                }
+                self.ready.caught_up(Part::Certificates);
+            }
+            Watched::Challenges => {
+                for key in stale(&self.bus_alpn_challenges, present) {
+                    self.challenge(&key, None);
+                }
+                let map = self.shared.acme_http01.load();
+                let keep: std::collections::HashMap<String, String> = map
+                    .iter()
+                    .filter(|(token, _)| present.contains(&switchyard_bus::keys::http01_key(token)))
+                    .map(|(t, k)| (t.clone(), k.clone()))
+                    .collect();
+                if keep.len() != map.len() {
+                    self.shared.acme_http01.store(Arc::new(keep));
                 }
             }
         }
@@ -276,8 +342,9 @@ impl Handler<Connected> for ConfigActor {
     fn handle(&mut self, Connected(buckets): Connected, ctx: &mut Self::Context) {
         info!("bus buckets open; following configuration and health");
         let addr = ctx.address();
-        actix::spawn(follow_config(
+        actix::spawn(follow_config_reopening(
             buckets.config.clone(),
+            self.reconnects.clone(),
             move |event| match event {
                 Event::Apply(batch) => addr.do_send(ApplyBatch(batch)),
                 Event::Status(status) => {
@@ -288,13 +355,36 @@ impl Handler<Connected> for ConfigActor {
                 }
             },
         ));
-        actix::spawn(watch_health(buckets.health.clone(), ctx.address()));
-        spawn_watch(buckets.certs.clone(), ctx.address(), BusEntry::Certificate);
-        spawn_watch(
-            buckets.challenges.clone(),
-            ctx.address(),
-            BusEntry::Challenge,
-        );
+        actix::spawn(follow_bucket(
+            buckets.health.clone(),
+            "health",
+            self.reconnects.clone(),
+            health_events(ctx.address()),
+        ));
+        for (kv, bucket) in [
+            (buckets.certs.clone(), Watched::Certificates),
+            (buckets.challenges.clone(), Watched::Challenges),
+        ] {
+            let addr = ctx.address();
+            let wrap = match bucket {
+                Watched::Certificates => BusEntry::Certificate,
+                Watched::Challenges => BusEntry::Challenge,
+            };
+            let name = match bucket {
+                Watched::Certificates => "certificates",
+                Watched::Challenges => "challenges",
+            };
+            actix::spawn(follow_bucket(
+                kv,
+                name,
+                self.reconnects.clone(),
+                move |event| match event {
+                    BucketEvent::Opened => {}
+                    BucketEvent::Entry(key, value) => addr.do_send(wrap(key, value)),
+                    BucketEvent::CaughtUp(keys) => addr.do_send(BusCaughtUp(bucket, keys)),
+                },
+            ));
+        }
         let proxies = buckets.proxies.clone();
         ctx.run_interval(Duration::from_secs(5), move |actor, _| {
             let beat = actor.heartbeat();
@@ -331,6 +421,9 @@ impl Handler<ApplyBatch> for ConfigActor {
         self.apply_tls(&snapshot);
         self.export_certificates();
         self.shared.snapshot.store(snapshot);
+        if full {
+            self.ready.caught_up(Part::Config);
+        }
     }
 }
 
@@ -350,7 +443,27 @@ impl Handler<HealthReplaced> for ConfigActor {
         let current = self.shared.snapshot.load();
         info!(down = down.len(), "server health caught up");
         self.state.replace_health(&current, down);
+        self.ready.caught_up(Part::Health);
     }
+}
+
+impl Handler<BusCaughtUp> for ConfigActor {
+    type Result = ();
+
+    fn handle(&mut self, BusCaughtUp(bucket, present): BusCaughtUp, _: &mut Self::Context) {
+        info!(bucket = ?bucket, keys = present.len(), "bus bucket caught up");
+        self.prune(bucket, &present);
+        if bucket == Watched::Certificates {
+            self.export_certificates();
+        }
+    }
+}
+
+/// The keys of `held` that are not in `present`, sorted.
+fn stale(held: &HashSet<String>, present: &HashSet<String>) -> Vec<String> {
+    let mut gone: Vec<String> = held.difference(present).cloned().collect();
+    gone.sort();
+    gone
 }
 
 impl Handler<BusEntry> for ConfigActor {
@@ -390,81 +503,126 @@ fn read_health(key: &str, value: Option<&[u8]>) -> Option<((String, String), boo
     }
 }
 
-/// Follows the health bucket forever: each (re)opened watch first collects the complete
-/// state and replaces what the actor knows with it, then sends changes one by one.
-async fn watch_health(kv: async_nats::jetstream::kv::Store, addr: Addr<ConfigActor>) {
-    let mut attempt = 0;
-    loop {
-        let empty = kv.status().await.map(|s| s.values() == 0).unwrap_or(false);
-        match kv.watch_with_history(">").await {
-            Ok(mut watch) => {
-                attempt = 0;
-                let mut catching_up = Some(HashSet::new());
-                if empty && let Some(down) = catching_up.take() {
-                    addr.do_send(HealthReplaced(down));
+/// What a bucket watch reports, in order: `Opened`, the entries (the current value of
+/// every key first), `CaughtUp` once those have all been delivered, then later changes.
+#[derive(Debug)]
+enum BucketEvent {
+    /// A watch (re)opened: a complete replay follows.
+    Opened,
+    /// A key's value; `None` when deleted.
+    Entry(String, Option<bytes::Bytes>),
+    /// The replay is complete: these keys hold a value.
+    CaughtUp(HashSet<String>),
+}
+
+/// The health watch's handler: collects the replay into the set of servers that are down
+/// (sent whole as [`HealthReplaced`]), then forwards each change.
+fn health_events(addr: Addr<ConfigActor>) -> impl FnMut(BucketEvent) {
+    let mut replay: Option<HashSet<(String, String)>> = None;
+    move |event| match event {
+        BucketEvent::Opened => replay = Some(HashSet::new()),
+        BucketEvent::Entry(key, value) => {
+            let Some((pair, up)) = read_health(&key, value.as_deref()) else {
+                return;
+            };
+            match &mut replay {
+                Some(down) => {
+                    if up {
+                        down.remove(&pair);
+                    } else {
+                        down.insert(pair);
+                    }
                 }
-                while let Some(entry) = watch.next().await {
-                    let Ok(entry) = entry else { break };
-                    let value = match entry.operation {
-                        async_nats::jetstream::kv::Operation::Put => Some(entry.value.as_ref()),
-                        _ => None,
-                    };
-                    let read = read_health(&entry.key, value);
-                    match (&mut catching_up, read) {
-                        (Some(down), Some((key, up))) => {
-                            if up {
-                                down.remove(&key);
-                            } else {
-                                down.insert(key);
-                            }
-                        }
-                        (None, Some(((service, server), up))) => {
-                            addr.do_send(HealthChanged {
-                                service,
-                                server,
-                                up,
-                            });
-                        }
-                        (_, None) => {}
-                    }
-                    if entry.delta == 0
-                        && let Some(down) = catching_up.take()
-                    {
-                        addr.do_send(HealthReplaced(down));
-                    }
+                None => {
+                    let (service, server) = pair;
+                    addr.do_send(HealthChanged {
+                        service,
+                        server,
+                        up,
+                    });
                 }
             }
-            Err(e) => warn!(error = %e, "health watch failed"),
+        }
+        BucketEvent::CaughtUp(_) => {
+            if let Some(down) = replay.take() {
+                addr.do_send(HealthReplaced(down));
+            }
+        }
+    }
+}
+
+/// Follows every key of `kv` forever. Each (re)opened watch replays the current state and
+/// ends the replay with [`BucketEvent::CaughtUp`]; the watch is reopened when it fails or
+/// ends (with capped backoff) and at once when the client reconnects to NATS.
+async fn follow_bucket(
+    kv: async_nats::jetstream::kv::Store,
+    bucket: &'static str,
+    mut reconnects: Reconnects,
+    mut on_event: impl FnMut(BucketEvent),
+) {
+    let mut attempt = 0;
+    loop {
+        reconnects.mark_seen();
+        let mut caught_up = false;
+        let outcome = tokio::select! {
+            result = watch_bucket_once(&kv, &mut on_event, &mut caught_up) => Some(result),
+            () = reconnects.reconnected() => None,
+        };
+        if caught_up {
+            attempt = 0;
+        }
+        match outcome {
+            None => {
+                info!(
+                    bucket,
+                    "reconnected to NATS; reopening the watch for a full catch-up"
+                );
+                continue;
+            }
+            Some(Ok(())) => warn!(bucket, "watch ended; reopening"),
+            Some(Err(error)) => warn!(bucket, %error, "watch failed; reopening"),
         }
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }
 }
 
-/// Follows every key of `kv` (current values first), forever, sending each to the actor.
-fn spawn_watch(
-    kv: async_nats::jetstream::kv::Store,
-    addr: Addr<ConfigActor>,
-    wrap: fn(String, Option<bytes::Bytes>) -> BusEntry,
-) {
-    actix::spawn(async move {
-        let mut attempt = 0;
-        loop {
-            match kv.watch_with_history(">").await {
-                Ok(mut watch) => {
-                    attempt = 0;
-                    while let Some(Ok(entry)) = watch.next().await {
-                        let value = match entry.operation {
-                            async_nats::jetstream::kv::Operation::Put => Some(entry.value),
-                            _ => None,
-                        };
-                        addr.do_send(wrap(entry.key, value));
-                    }
-                }
-                Err(e) => warn!(error = %e, "watch failed"),
+async fn watch_bucket_once(
+    kv: &async_nats::jetstream::kv::Store,
+    on_event: &mut impl FnMut(BucketEvent),
+    caught_up: &mut bool,
+) -> Result<(), String> {
+    let empty = kv.status().await.map_err(|e| e.to_string())?.values() == 0;
+    let mut watch = kv
+        .watch_with_history(">")
+        .await
+        .map_err(|e| e.to_string())?;
+    on_event(BucketEvent::Opened);
+    let mut replay = Some(HashSet::new());
+    if empty && let Some(keys) = replay.take() {
+        on_event(BucketEvent::CaughtUp(keys));
+        *caught_up = true;
+    }
+    while let Some(entry) = watch.next().await {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let value = match entry.operation {
+            async_nats::jetstream::kv::Operation::Put => Some(entry.value),
+            _ => None,
+        };
+        if let Some(keys) = &mut replay {
+            if value.is_some() {
+                keys.insert(entry.key.clone());
+            } else {
+                keys.remove(&entry.key);
             }
-            tokio::time::sleep(backoff(attempt)).await;
-            attempt += 1;
         }
-    });
+        on_event(BucketEvent::Entry(entry.key, value));
+        if entry.delta == 0
+            && let Some(keys) = replay.take()
+        {
+            on_event(BucketEvent::CaughtUp(keys));
+            *caught_up = true;
+        }
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ mod config;
 mod headers;
 mod middleware;
 mod observe;
+mod ready;
 mod request;
 mod server;
 mod service;
@@ -148,9 +149,12 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
     let tls_state = Arc::new(tls::TlsState::new().context("generating the default certificate")?);
     let seal = load_seal_key(&config)?;
     let mut tls_entry_points = Vec::new();
-    let client =
-        switchyard_bus::nats::connect(&config.nats, &format!("switchyard-proxy {instance}"))
-            .await?;
+    let (client, reconnects) = switchyard_bus::nats::connect_with_reconnects(
+        &config.nats,
+        &format!("switchyard-proxy {instance}"),
+    )
+    .await?;
+    let readiness = Arc::new(ready::Readiness::new());
     let state = BusState::new(
         config.entry_points.keys().cloned(),
         ProviderPrecedence::new(config.provider_precedence.clone()),
@@ -288,14 +292,13 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
             .with_context(|| format!("internal entrypoint: bind {addr}"))?;
         info!(address = %listener.local_addr()?, "internal entrypoint listening (/ping)");
         let metrics = metrics.clone();
+        let readiness = readiness.clone();
         builder = builder.listen("internal", listener, move || {
             let metrics = web::Data::new(metrics.clone());
             let app = App::new()
                 .app_data(metrics)
-                .route(
-                    "/ping",
-                    web::get().to(|| async { HttpResponse::Ok().body("OK") }),
-                )
+                .app_data(web::Data::new(readiness.clone()))
+                .route("/ping", web::get().to(ping))
                 .route(
                     "/metrics",
                     web::get().to(|m: web::Data<Arc<observe::Metrics>>| async move {
@@ -325,9 +328,29 @@ async fn run(config: StaticConfig, instance: String, workers: Option<usize>) -> 
             seal,
         },
         metrics.clone(),
+        reconnects,
+        readiness,
     )
     .start();
     builder.run().await?;
     info!("stopped");
     Ok(())
+}
+
+/// `/ping`: 200 `OK` (as Traefik answers) once the configuration, certificates and server
+/// health have been caught up from the bus; 503 naming what is missing until then (a
+/// replica started while NATS is down stays unready until it has loaded them).
+async fn ping(readiness: web::Data<Arc<ready::Readiness>>) -> HttpResponse {
+    if readiness.is_ready() {
+        return HttpResponse::Ok().body("OK");
+    }
+    let missing: Vec<String> = readiness
+        .missing()
+        .iter()
+        .map(|part| format!("{part:?}").to_lowercase())
+        .collect();
+    HttpResponse::ServiceUnavailable().body(format!(
+        "not ready: waiting for {} from the bus",
+        missing.join(", ")
+    ))
 }
