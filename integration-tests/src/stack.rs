@@ -2,6 +2,9 @@
 //! network holding NATS, N proxies, discovery-file (a host folder bind-mounted as its config
 //! folder), discovery-docker (the engine's socket bind-mounted), the health service and
 //! whoami backends, each service in its own container and reached by its container name.
+//! With [`StackBuilder::certificates`] it also holds the certificates service and an ACME
+//! CA (Pebble with its DNS, challtestsrv), and the proxies listen as at the edge: `web` on
+//! :80 and `websecure` (TLS) on :443.
 //!
 //! Images are built locally from the static binaries `just static-bins` puts in
 //! `target/x86_64-unknown-linux-gnu/debug/` (no registry is reachable here), with the
@@ -21,6 +24,7 @@ use testcontainers::runners::{AsyncBuilder as _, AsyncRunner as _};
 use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt as _};
 
 use crate::client::{self, Reply};
+use crate::pebble::{PebbleEndpoints, PebbleSettings};
 use crate::process::free_port;
 
 /// The port of the proxies' `web` entrypoint inside their containers.
@@ -36,6 +40,21 @@ pub const FILE_DIR: &str = "/etc/switchyard/dynamic";
 /// The tag of the service images the stack builds (kept apart from `:local`, which
 /// `deploy/images/build.sh` gives release images).
 pub const IMAGE_TAG: &str = "test";
+/// The proxies' `web` port in a stack with certificates (where ACME CAs send HTTP-01).
+pub const EDGE_WEB_PORT: u16 = 80;
+/// The proxies' `websecure` port in a stack with certificates (where ACME CAs make
+/// TLS-ALPN-01 handshakes).
+pub const EDGE_WEBSECURE_PORT: u16 = 443;
+/// The certificate resolver on Pebble that uses HTTP-01 (on the `web` entrypoint).
+pub const HTTP_RESOLVER: &str = "pebble-http";
+/// The certificate resolver on Pebble that uses TLS-ALPN-01.
+pub const TLS_RESOLVER: &str = "pebble-tls";
+/// Where the certificates service's static configuration is copied in its container.
+const CERTIFICATES_CONFIG: &str = "/etc/switchyard/certificates.yml";
+/// Where the CA of Pebble's own HTTPS certificate is copied (its `caCertificates`).
+const PEBBLE_TLS_CA: &str = "/etc/switchyard/pebble-tls-ca.pem";
+/// Where the proxies' static configuration is copied in a stack with certificates.
+const PROXY_CONFIG: &str = "/etc/switchyard/proxy.yml";
 /// The label an image carries with the fingerprint of the binary it was built from.
 const FINGERPRINT_LABEL: &str = "org.switchyard.test.binary";
 
@@ -137,8 +156,30 @@ pub struct StackBuilder {
     file: bool,
     docker: bool,
     health: bool,
+    certificates: bool,
     backends: Vec<BackendSpec>,
     throttle: String,
+}
+
+/// The certificates service's static configuration: the two resolvers on Pebble.
+fn certificates_config(directory_url: &str) -> String {
+    let mut yaml = String::from("certificatesResolvers:\n");
+    for (name, challenge) in [
+        (HTTP_RESOLVER, "httpChallenge: {entryPoint: web}"),
+        (TLS_RESOLVER, "tlsChallenge: {}"),
+    ] {
+        yaml.push_str(&format!(
+            "  {name}:\n    acme:\n      email: ops@example.com\n      caServer: {directory_url}\n      caCertificates: [\"{PEBBLE_TLS_CA}\"]\n      keyType: EC256\n      {challenge}\n"
+        ));
+    }
+    yaml
+}
+
+/// The proxies' static configuration at the edge: `web` and `websecure` (TLS).
+fn edge_proxy_config() -> String {
+    format!(
+        "entryPoints:\n  web:\n    address: \":{EDGE_WEB_PORT}\"\n  websecure:\n    address: \":{EDGE_WEBSECURE_PORT}\"\n    http:\n      tls: {{}}\n"
+    )
 }
 
 impl StackBuilder {
@@ -163,6 +204,16 @@ impl StackBuilder {
     /// Starts the health service.
     pub fn health(mut self) -> Self {
         self.health = true;
+        self
+    }
+
+    /// Starts the certificates service with resolvers [`HTTP_RESOLVER`] and
+    /// [`TLS_RESOLVER`] on Pebble, a real ACME CA on the network, whose DNS (challtestsrv)
+    /// answers every name with proxy 0's address: Pebble validates every challenge against
+    /// that one replica. The proxies then listen on :80 (`web`) and :443 (`websecure`,
+    /// TLS; [`Stack::websecure`]).
+    pub fn certificates(mut self) -> Self {
+        self.certificates = true;
         self
     }
 
@@ -220,6 +271,8 @@ impl StackBuilder {
             proxies: Vec::new(),
             backends: BTreeMap::new(),
             file_dir,
+            seal: switchyard_bus::SealKey::generate()?,
+            acme: None,
         };
 
         // Images, concurrently (each is skipped when already built from the same binary).
@@ -229,14 +282,22 @@ impl StackBuilder {
             need(self.file, "discovery-file"),
             need(self.docker, "discovery-docker"),
             need(self.health, "health"),
+            need(self.certificates, "certificates"),
             need(!self.backends.is_empty(), "whoami"),
         ]
         .into_iter()
         .flatten()
         .collect();
-        let (nats_image, images) = tokio::try_join!(
+        let (nats_image, images, pebble_image) = tokio::try_join!(
             crate::nats_image(),
-            futures::future::try_join_all(services.iter().map(|s| service_image(s)))
+            futures::future::try_join_all(services.iter().map(|s| service_image(s))),
+            async {
+                if self.certificates {
+                    crate::pebble::pebble_image().await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
         )?;
         let images: BTreeMap<&str, GenericImage> = services.into_iter().zip(images).collect();
         let image = |service: &str| {
@@ -282,12 +343,41 @@ impl StackBuilder {
             stack.backends.insert(spec.role.clone(), addr);
             backend_starts.push(request.start());
         }
-        let (nats, backends) =
-            tokio::try_join!(async { nats.await.context("starting NATS") }, async {
+        let pebble_start = async {
+            let Some(image) = pebble_image else {
+                return Ok(None);
+            };
+            let settings = PebbleSettings {
+                http_port: EDGE_WEB_PORT,
+                tls_port: EDGE_WEBSECURE_PORT,
+                validity: None,
+            };
+            crate::pebble::start_nodes(
+                image,
+                &network,
+                &stack.container_name("pebble"),
+                &stack.container_name("challtestsrv"),
+                &settings,
+            )
+            .await
+            .map(Some)
+        };
+        let (nats, backends, pebble) = tokio::try_join!(
+            async { nats.await.context("starting NATS") },
+            async {
                 futures::future::try_join_all(backend_starts)
                     .await
                     .context("starting the backends")
-            })?;
+            },
+            pebble_start
+        )?;
+        if let Some(nodes) = pebble {
+            stack.nodes.insert("pebble".into(), nodes.pebble);
+            stack
+                .nodes
+                .insert("challtestsrv".into(), nodes.challtestsrv);
+            stack.acme = Some(nodes.endpoints);
+        }
         stack.nodes.insert("nats".into(), nats);
         for (spec, container) in self.backends.iter().zip(backends) {
             stack.nodes.insert(spec.role.clone(), container);
@@ -301,27 +391,40 @@ impl StackBuilder {
             let role = proxy_role(index);
             let web: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
             let ping: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-            starts.push(
-                stack
-                    .service(image("proxy")?, &role)
-                    .with_mapped_port(web.port(), WEB_PORT.tcp())
-                    .with_mapped_port(ping.port(), INTERNAL_PORT.tcp())
-                    .with_cmd([
-                        "--entrypoint".to_owned(),
-                        format!("web=:{WEB_PORT}"),
-                        "--internal-address".into(),
-                        format!(":{INTERNAL_PORT}"),
-                        "--nats-url".into(),
-                        nats_url.clone(),
-                        "--instance".into(),
-                        role.clone(),
-                        "--workers".into(),
-                        "2".into(),
-                    ])
-                    .start(),
-            );
+            let mut args = vec![
+                "--internal-address".to_owned(),
+                format!(":{INTERNAL_PORT}"),
+                "--nats-url".into(),
+                nats_url.clone(),
+                "--instance".into(),
+                role.clone(),
+                "--workers".into(),
+                "2".into(),
+            ];
+            let mut request = stack
+                .service(image("proxy")?, &role)
+                .with_env_var("SWITCHYARD_BUS_SECRET", stack.seal.to_base64())
+                .with_mapped_port(ping.port(), INTERNAL_PORT.tcp());
+            let websecure = if self.certificates {
+                let websecure: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+                request = request
+                    .with_copy_to(PROXY_CONFIG, edge_proxy_config().into_bytes())
+                    .with_mapped_port(web.port(), EDGE_WEB_PORT.tcp())
+                    .with_mapped_port(websecure.port(), EDGE_WEBSECURE_PORT.tcp());
+                args.extend(["--config".to_owned(), PROXY_CONFIG.to_owned()]);
+                Some(websecure)
+            } else {
+                request = request.with_mapped_port(web.port(), WEB_PORT.tcp());
+                args.extend(["--entrypoint".to_owned(), format!("web=:{WEB_PORT}")]);
+                None
+            };
+            starts.push(request.with_cmd(args).start());
             roles.push(role);
-            stack.proxies.push(ProxyPorts { web, ping });
+            stack.proxies.push(ProxyPorts {
+                web,
+                websecure,
+                ping,
+            });
         }
         if let Some(dir) = &stack.file_dir {
             let role = "discovery-file".to_owned();
@@ -386,11 +489,44 @@ impl StackBuilder {
             );
             roles.push(role);
         }
+        if let Some(acme) = &stack.acme {
+            let role = "certificates".to_owned();
+            starts.push(
+                stack
+                    .service(image("certificates")?, &role)
+                    .with_env_var("SWITCHYARD_BUS_SECRET", stack.seal.to_base64())
+                    .with_copy_to(
+                        CERTIFICATES_CONFIG,
+                        certificates_config(&acme.directory_url).into_bytes(),
+                    )
+                    .with_copy_to(PEBBLE_TLS_CA, acme.tls.ca_pem.clone().into_bytes())
+                    .with_cmd([
+                        "--config".to_owned(),
+                        CERTIFICATES_CONFIG.into(),
+                        "--nats-url".into(),
+                        nats_url.clone(),
+                        "--instance".into(),
+                        role.clone(),
+                    ])
+                    .start(),
+            );
+            roles.push(role);
+        }
         let started = futures::future::try_join_all(starts)
             .await
             .context("starting the services")?;
         for (role, container) in roles.into_iter().zip(started) {
             stack.nodes.insert(role, container);
+        }
+        if let Some(acme) = &stack.acme {
+            // Pebble validates against proxy 0 only; the others learn the certificate
+            // from the bus.
+            let ip = stack
+                .node(&proxy_role(0))?
+                .get_bridge_ip_address()
+                .await
+                .context("proxy 0's address on the stack's network")?;
+            acme.answer_with(ip).await?;
         }
         for index in 0..stack.proxies.len() {
             let ready = stack.wait_ping(index, Duration::from_secs(30)).await;
@@ -404,6 +540,8 @@ impl StackBuilder {
 #[derive(Debug, Clone, Copy)]
 struct ProxyPorts {
     web: SocketAddr,
+    /// Only in a stack with certificates.
+    websecure: Option<SocketAddr>,
     ping: SocketAddr,
 }
 
@@ -418,6 +556,10 @@ pub struct Stack {
     proxies: Vec<ProxyPorts>,
     backends: BTreeMap<String, SocketAddr>,
     file_dir: Option<PathBuf>,
+    /// The bus secret every proxy (and the certificates service) holds.
+    seal: switchyard_bus::SealKey,
+    /// Pebble, in a stack with certificates.
+    acme: Option<PebbleEndpoints>,
 }
 
 fn unique_prefix() -> String {
@@ -441,6 +583,7 @@ impl Stack {
             file: false,
             docker: false,
             health: false,
+            certificates: false,
             backends: Vec::new(),
             throttle: "50ms".into(),
         }
@@ -497,6 +640,29 @@ impl Stack {
         Ok(self.proxy(index)?.web)
     }
 
+    /// The host address of proxy `index`'s `websecure` entrypoint (stacks with
+    /// certificates only).
+    pub fn websecure(&self, index: usize) -> anyhow::Result<SocketAddr> {
+        self.proxy(index)?.websecure.with_context(|| {
+            format!("proxy {index} has no websecure: start the stack with certificates()")
+        })
+    }
+
+    /// The bus secret the proxies and the certificates service hold (`SWITCHYARD_BUS_SECRET`).
+    pub fn seal_key(&self) -> &switchyard_bus::SealKey {
+        &self.seal
+    }
+
+    /// The root that signs the certificates Pebble issues: what a client trusts to check
+    /// that a proxy serves a certificate from this stack's ACME CA.
+    pub async fn acme_roots(&self) -> anyhow::Result<rustls::RootCertStore> {
+        self.acme
+            .as_ref()
+            .context("this stack has no ACME CA: start it with certificates()")?
+            .issuing_roots()
+            .await
+    }
+
     fn service(
         &self,
         image: GenericImage,
@@ -505,7 +671,11 @@ impl Stack {
         image
             .with_network(&self.network)
             .with_container_name(self.container_name(role))
-            .with_env_var("RUST_LOG", "info")
+            // `STACK_RUST_LOG` (e.g. `info,async_nats=debug`) turns up the services' logs.
+            .with_env_var(
+                "RUST_LOG",
+                std::env::var("STACK_RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .with_env_var("NO_COLOR", "1")
             .with_startup_timeout(Duration::from_secs(60))
     }
@@ -625,12 +795,17 @@ impl Stack {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
+        // `STACK_LOG_LINES` shows more of each log when 15 lines do not tell the story.
+        let keep = std::env::var("STACK_LOG_LINES")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(15);
         let mut report = String::new();
         for role in self.nodes.keys() {
             let text = self.logs(role).await.unwrap_or_else(|e| e.to_string());
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines
-                .get(lines.len().saturating_sub(15)..)
+                .get(lines.len().saturating_sub(keep)..)
                 .unwrap_or_default();
             report.push_str(&format!("\n--- {role} ---\n{}", tail.join("\n")));
         }
