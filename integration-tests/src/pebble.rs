@@ -193,6 +193,12 @@ pub struct PebbleTls {
 impl PebbleTls {
     /// Generates a fresh CA and leaf.
     pub fn generate() -> anyhow::Result<Self> {
+        Self::generate_for(&["localhost", "127.0.0.1", "pebble"])
+    }
+
+    /// Generates a fresh CA and a leaf for `names` (DNS names or IP addresses), e.g. the
+    /// container name other containers reach Pebble by.
+    pub fn generate_for(names: &[&str]) -> anyhow::Result<Self> {
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
         ca_params
             .distinguished_name
@@ -206,14 +212,13 @@ impl PebbleTls {
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
 
-        let mut params = rcgen::CertificateParams::new(vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-            "pebble".to_owned(),
-        ])?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "localhost");
+        let mut params = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )?;
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            names.first().copied().unwrap_or("localhost"),
+        );
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = rcgen::KeyPair::generate()?;
         let cert = params.signed_by(&key, &issuer)?;
@@ -441,6 +446,153 @@ impl Pebble {
     }
 }
 
+/// Pebble's ACME port inside its container: the port of the directory URL that other
+/// containers on its network use.
+pub const PEBBLE_ACME_PORT: u16 = ACME_PORT;
+
+/// Pebble and challtestsrv started as two nodes of a network someone else owns (the
+/// whole-system stack), as [`start_nodes`] returns them; the caller keeps the containers.
+pub struct PebbleNodes {
+    /// Pebble itself.
+    pub pebble: ContainerAsync<GenericImage>,
+    /// pebble-challtestsrv, Pebble's DNS.
+    pub challtestsrv: ContainerAsync<GenericImage>,
+    /// How to reach and drive them.
+    pub endpoints: PebbleEndpoints,
+}
+
+/// How the containers on the network and the test on the host reach Pebble and its DNS.
+pub struct PebbleEndpoints {
+    /// The ACME directory as the other containers reach it:
+    /// `https://<pebble container name>:14000/dir`.
+    pub directory_url: String,
+    /// Pebble's management interface on the host (`/roots/0`).
+    pub management: SocketAddr,
+    /// challtestsrv's management interface on the host (`/set-default-ipv4`).
+    pub dns_management: SocketAddr,
+    /// Pebble's HTTPS material; its leaf names the Pebble container.
+    pub tls: PebbleTls,
+}
+
+impl PebbleEndpoints {
+    /// The root that signs the certificates Pebble issues (a new one per Pebble run).
+    pub async fn issuing_roots(&self) -> anyhow::Result<rustls::RootCertStore> {
+        let reply = https_get(self.management, "localhost", "/roots/0", &self.tls.roots()?)
+            .await
+            .context("fetching Pebble's root")?;
+        if reply.status != 200 {
+            bail!("Pebble /roots/0: {} {}", reply.status, reply.body);
+        }
+        roots_from_pem(&reply.body)
+    }
+
+    /// Makes challtestsrv answer every A query with `ip`: where Pebble's VA then sends
+    /// HTTP-01 requests (`httpPort`) and TLS-ALPN-01 handshakes (`tlsPort`).
+    pub async fn answer_with(&self, ip: IpAddr) -> anyhow::Result<()> {
+        set_default_ipv4(self.dns_management, ip, Duration::from_secs(10)).await
+    }
+}
+
+/// Starts challtestsrv (container `dns_name`) and then Pebble (container `pebble_name`) on
+/// `network`, with real validation; `image` is [`pebble_image`]'s. challtestsrv answers
+/// 127.0.0.1 until [`PebbleEndpoints::answer_with`] names the node to validate against.
+/// Returns once Pebble's management interface answers on the host.
+pub async fn start_nodes(
+    image: GenericImage,
+    network: &str,
+    pebble_name: &str,
+    dns_name: &str,
+    settings: &PebbleSettings,
+) -> anyhow::Result<PebbleNodes> {
+    let tls = PebbleTls::generate_for(&[pebble_name, "localhost", "127.0.0.1"])?;
+    let challtestsrv = image
+        .clone()
+        .with_entrypoint("/usr/bin/pebble-challtestsrv")
+        .with_exposed_port(CTSV_MANAGEMENT_PORT.tcp())
+        .with_wait_for(WaitFor::message_on_either_std("Starting challenge servers"))
+        .with_network(network)
+        .with_container_name(dns_name)
+        .with_cmd([
+            "-defaultIPv4".to_owned(),
+            "127.0.0.1".to_owned(),
+            "-defaultIPv6".to_owned(),
+            String::new(),
+            "-dns01".to_owned(),
+            format!(":{DNS_PORT}"),
+            "-http01".to_owned(),
+            String::new(),
+            "-https01".to_owned(),
+            String::new(),
+            "-tlsalpn01".to_owned(),
+            String::new(),
+            "-management".to_owned(),
+            format!(":{CTSV_MANAGEMENT_PORT}"),
+        ])
+        .with_startup_timeout(Duration::from_secs(60))
+        .start()
+        .await
+        .context("starting pebble-challtestsrv")?;
+    // Pebble's resolver takes an address, not a name.
+    let dns_ip = challtestsrv.get_bridge_ip_address().await?;
+    let dns_management: SocketAddr = format!(
+        "127.0.0.1:{}",
+        challtestsrv
+            .get_host_port_ipv4(CTSV_MANAGEMENT_PORT)
+            .await?
+    )
+    .parse()?;
+
+    let config = pebble_config(settings, "/etc/pebble/cert.pem", "/etc/pebble/key.pem");
+    let pebble = image
+        .with_exposed_port(MANAGEMENT_PORT.tcp())
+        .with_wait_for(WaitFor::message_on_either_std("ACME directory available"))
+        .with_network(network)
+        .with_container_name(pebble_name)
+        .with_cmd([
+            "-config".to_owned(),
+            "/etc/pebble/pebble-config.json".to_owned(),
+            "-dnsserver".to_owned(),
+            format!("{dns_ip}:{DNS_PORT}"),
+        ])
+        .with_copy_to(
+            "/etc/pebble/pebble-config.json",
+            serde_json::to_vec_pretty(&config)?,
+        )
+        .with_copy_to("/etc/pebble/cert.pem", tls.cert_pem.clone().into_bytes())
+        .with_copy_to("/etc/pebble/key.pem", tls.key_pem.clone().into_bytes())
+        .with_env_var("PEBBLE_VA_NOSLEEP", "1")
+        .with_env_var("PEBBLE_WFE_NONCEREJECT", "0")
+        .with_env_var("PEBBLE_AUTHZREUSE", "0")
+        .with_startup_timeout(Duration::from_secs(60))
+        .start()
+        .await
+        .context("starting Pebble")?;
+    let management: SocketAddr = format!(
+        "127.0.0.1:{}",
+        pebble.get_host_port_ipv4(MANAGEMENT_PORT).await?
+    )
+    .parse()?;
+    let endpoints = PebbleEndpoints {
+        directory_url: format!("https://{pebble_name}:{ACME_PORT}/dir"),
+        management,
+        dns_management,
+        tls,
+    };
+    // Pebble logs that it listens slightly before Docker's port mapping forwards to it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while let Err(error) = endpoints.issuing_roots().await {
+        if tokio::time::Instant::now() > deadline {
+            return Err(error.context("Pebble's management interface did not answer within 20 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(PebbleNodes {
+        pebble,
+        challtestsrv,
+        endpoints,
+    })
+}
+
 /// Tells challtestsrv (management API at `management`) to answer every A query with `ip`,
 /// retrying while Docker's port mapping is not forwarding yet.
 async fn set_default_ipv4(
@@ -619,6 +771,32 @@ mod tests {
                 expected,
                 "case {case}"
             );
+        }
+    }
+
+    #[test]
+    fn pebble_tls_for_a_container_name_covers_only_the_names_given() {
+        let tls = PebbleTls::generate_for(&["sy-1-0-ab-pebble", "localhost"]).expect("generate");
+        let leaf = CertificateDer::from_pem_slice(tls.cert_pem.as_bytes()).expect("leaf");
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(tls.roots().expect("roots")),
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .expect("verifier");
+        for (case, name, ok) in [
+            ("container name", "sy-1-0-ab-pebble", true),
+            ("localhost", "localhost", true),
+            ("default name not asked for", "pebble", false),
+        ] {
+            let result = verifier.verify_server_cert(
+                &leaf,
+                &[],
+                &ServerName::try_from(name).expect("name"),
+                &[],
+                rustls::pki_types::UnixTime::now(),
+            );
+            assert_eq!(result.is_ok(), ok, "case {case}: {result:?}");
         }
     }
 

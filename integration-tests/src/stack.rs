@@ -178,7 +178,7 @@ fn certificates_config(directory_url: &str) -> String {
 /// The proxies' static configuration at the edge: `web` and `websecure` (TLS).
 fn edge_proxy_config() -> String {
     format!(
-        "entryPoints:\n  web:\n    address: \":{EDGE_WEB_PORT}\"\n  websecure:\n    address: \":{EDGE_WEBSECURE_PORT}\"\n    http:\n      tls: {{}}\n"
+        "entryPoints:\n  web:\n    address: \":{EDGE_WEB_PORT}\"\n  websecure:\n    address: \":{EDGE_WEBSECURE_PORT}\"\n    http:\n      tls: {{}}\naccessLog: {{}}\n"
     )
 }
 
