@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use switchyard_bus::SealKey;
 use switchyard_bus::lease::{LeaseClient, LeaseTiming};
-use switchyard_bus::nats::{connect, open_acme_bucket, open_buckets};
+use switchyard_bus::nats::{connect_with_reconnects, open_acme_bucket, open_buckets};
 use switchyard_certificates::acme::Http;
 use switchyard_certificates::config;
 use switchyard_certificates::lease_keeper::{LEASE_NAME, LeaseKeeper, Release};
@@ -150,7 +150,7 @@ async fn start(
     seal: SealKey,
     resolvers: Vec<(config::Resolver, Http)>,
 ) -> anyhow::Result<(async_nats::Client, Addr<LeaseKeeper>)> {
-    let client = connect(&nats, "switchyard-certificates").await?;
+    let (client, reconnects) = connect_with_reconnects(&nats, "switchyard-certificates").await?;
     let replicas = nats.replicas.unwrap_or(1);
     let buckets = open_buckets(&client, replicas).await?;
     let acme = open_acme_bucket(&client, replicas).await?;
@@ -160,7 +160,9 @@ async fn start(
         challenges: buckets.challenges.clone(),
         acme,
     };
-    let scheduler = Scheduler::new(instance.clone(), seal, stores, resolvers).start();
+    let scheduler = Scheduler::new(instance.clone(), seal, stores, resolvers)
+        .with_reconnects(reconnects)
+        .start();
     let lease = LeaseClient::new(
         buckets.leases.clone(),
         LEASE_NAME,

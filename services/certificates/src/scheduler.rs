@@ -18,7 +18,7 @@ use switchyard_bus::SealKey;
 use switchyard_bus::follow::{ConfigView, Event};
 use switchyard_bus::keys::{certificate_status_key, file_certificate_key};
 use switchyard_bus::messages::{CertificateRecord, CertificateSource, CertificateStatus};
-use switchyard_bus::nats::{backoff, follow_config, now_ms};
+use switchyard_bus::nats::{Reconnects, backoff, follow_config_reopening, now_ms};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use switchyard_model::ResourceKind;
 use switchyard_model::tls::CertAndStores;
@@ -92,6 +92,8 @@ pub struct Scheduler {
     statuses: BTreeMap<String, CertificateStatus>,
     static_errors: BTreeMap<String, String>,
     static_dirty: bool,
+    /// Reopens the bus watches (full replays) when the client reconnects to NATS.
+    reconnects: Reconnects,
 }
 
 impl Scheduler {
@@ -136,7 +138,14 @@ impl Scheduler {
             statuses: BTreeMap::new(),
             static_errors: BTreeMap::new(),
             static_dirty: true,
+            reconnects: Reconnects::never(),
         }
+    }
+
+    /// Reopens the bus watches whenever `reconnects` signals that the client reconnected.
+    pub fn with_reconnects(mut self, reconnects: Reconnects) -> Self {
+        self.reconnects = reconnects;
+        self
     }
 
     fn recompute_demand(&mut self) {
@@ -534,24 +543,41 @@ impl Actor for Scheduler {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let addr = ctx.address();
         let config = self.stores.config.clone();
-        actix::spawn(follow_config(config, move |event| {
-            addr.do_send(ConfigEvent(event));
-        }));
+        actix::spawn(follow_config_reopening(
+            config,
+            self.reconnects.clone(),
+            move |event| {
+                addr.do_send(ConfigEvent(event));
+            },
+        ));
         let addr = ctx.address();
         let certs = self.stores.certs.clone();
-        actix::spawn(watch_certs(certs, addr));
+        actix::spawn(watch_certs(certs, addr, self.reconnects.clone()));
         ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
     }
 }
 
-/// Follows the certs bucket forever (every reopen replays the full state).
-async fn watch_certs(kv: kv::Store, addr: Addr<Scheduler>) {
+/// Follows the certs bucket forever (every reopen replays the full state); reopened at once
+/// when the client reconnects to NATS.
+async fn watch_certs(kv: kv::Store, addr: Addr<Scheduler>, mut reconnects: Reconnects) {
     let mut attempt = 0usize;
     loop {
+        let watched = reconnects.unless_reconnected(watch_certs_once(&kv, &addr, &mut attempt));
+        if watched.await.is_none() {
+            info!("reconnected to NATS; reopening the certs watch");
+            continue;
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt += 1;
+    }
+}
+
+async fn watch_certs_once(kv: &kv::Store, addr: &Addr<Scheduler>, attempt: &mut usize) {
+    {
         addr.do_send(CertsResync);
         match kv.watch_with_history(">").await {
             Ok(mut watch) => {
-                attempt = 0;
+                *attempt = 0;
                 while let Some(entry) = watch.next().await {
                     match entry {
                         Ok(entry) => {
@@ -570,8 +596,6 @@ async fn watch_certs(kv: kv::Store, addr: Addr<Scheduler>) {
             }
             Err(e) => warn!(error = %e, "opening the certs watch failed"),
         }
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
     }
 }
 

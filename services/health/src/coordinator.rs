@@ -12,7 +12,9 @@ use futures::StreamExt as _;
 use switchyard_bus::follow::{Batch, ConfigView, Event};
 use switchyard_bus::keys::{health_key, parse_health_key};
 use switchyard_bus::messages::{Lease, ServerHealth};
-use switchyard_bus::nats::{Buckets, backoff, follow_config, now_ms, open_buckets};
+use switchyard_bus::nats::{
+    Buckets, Reconnects, backoff, follow_config_reopening, now_ms, open_buckets,
+};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use tracing::{debug, info, warn};
 
@@ -85,6 +87,8 @@ pub struct Coordinator {
     health: BTreeMap<(String, String), ServerHealth>,
     health_ready: bool,
     running: BTreeMap<String, (ServiceChecks, Addr<Checker>)>,
+    /// Reopens the bus watches (full replays) when the client reconnects to NATS.
+    reconnects: Reconnects,
 }
 
 impl Coordinator {
@@ -103,7 +107,14 @@ impl Coordinator {
             health: BTreeMap::new(),
             health_ready: false,
             running: BTreeMap::new(),
+            reconnects: Reconnects::never(),
         }
+    }
+
+    /// Reopens the bus watches whenever `reconnects` signals that the client reconnected.
+    pub fn with_reconnects(mut self, reconnects: Reconnects) -> Self {
+        self.reconnects = reconnects;
+        self
     }
 
     fn start_checker(&mut self, service: &str, buckets: &Buckets) {
@@ -241,13 +252,26 @@ impl Actor for Coordinator {
     }
 }
 
-/// Watches the membership leases forever (current values first).
-async fn watch_members(kv: kv::Store, addr: Addr<Coordinator>) {
+/// Watches the membership leases forever (current values first); reopened at once when the
+/// client reconnects to NATS.
+async fn watch_members(kv: kv::Store, addr: Addr<Coordinator>, mut reconnects: Reconnects) {
     let mut attempt = 0;
     loop {
+        let watched = reconnects.unless_reconnected(watch_members_once(&kv, &addr, &mut attempt));
+        if watched.await.is_none() {
+            info!("reconnected to NATS; reopening the membership watch");
+            continue;
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt += 1;
+    }
+}
+
+async fn watch_members_once(kv: &kv::Store, addr: &Addr<Coordinator>, attempt: &mut usize) {
+    {
         match kv.watch_with_history(format!("{MEMBER_PREFIX}>")).await {
             Ok(mut watch) => {
-                attempt = 0;
+                *attempt = 0;
                 addr.do_send(Watched::MembersReset);
                 while let Some(Ok(entry)) = watch.next().await {
                     let Some(instance) = parse_member_key(&entry.key) else {
@@ -268,19 +292,30 @@ async fn watch_members(kv: kv::Store, addr: Addr<Coordinator>) {
             }
             Err(e) => warn!(error = %e, "membership watch failed"),
         }
+    }
+}
+
+/// Watches the health bucket forever (current values first, then changes); reopened at
+/// once when the client reconnects to NATS.
+async fn watch_health(kv: kv::Store, addr: Addr<Coordinator>, mut reconnects: Reconnects) {
+    let mut attempt = 0;
+    loop {
+        let watched = reconnects.unless_reconnected(watch_health_once(&kv, &addr, &mut attempt));
+        if watched.await.is_none() {
+            info!("reconnected to NATS; reopening the health watch");
+            continue;
+        }
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }
 }
 
-/// Watches the health bucket forever (current values first, then changes).
-async fn watch_health(kv: kv::Store, addr: Addr<Coordinator>) {
-    let mut attempt = 0;
-    loop {
+async fn watch_health_once(kv: &kv::Store, addr: &Addr<Coordinator>, attempt: &mut usize) {
+    {
         let empty = kv.status().await.map(|s| s.values() == 0).unwrap_or(false);
         match kv.watch_with_history(">").await {
             Ok(mut watch) => {
-                attempt = 0;
+                *attempt = 0;
                 addr.do_send(Watched::HealthReset);
                 if empty {
                     addr.do_send(Watched::HealthCaughtUp);
@@ -311,8 +346,6 @@ async fn watch_health(kv: kv::Store, addr: Addr<Coordinator>) {
             }
             Err(e) => warn!(error = %e, "health watch failed"),
         }
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
     }
 }
 
@@ -328,8 +361,9 @@ impl Handler<Connected> for Coordinator {
         // Leases expire without an event: look again every second.
         ctx.run_interval(Duration::from_secs(1), |act, ctx| act.reconcile(ctx));
         let addr = ctx.address();
-        actix::spawn(follow_config(
+        actix::spawn(follow_config_reopening(
             buckets.config.clone(),
+            self.reconnects.clone(),
             move |event| match event {
                 Event::Apply(batch) => addr.do_send(ApplyBatch(batch)),
                 Event::Status(_) => {}
@@ -338,8 +372,16 @@ impl Handler<Connected> for Coordinator {
                 }
             },
         ));
-        actix::spawn(watch_members(buckets.leases.clone(), ctx.address()));
-        actix::spawn(watch_health(buckets.health.clone(), ctx.address()));
+        actix::spawn(watch_members(
+            buckets.leases.clone(),
+            ctx.address(),
+            self.reconnects.clone(),
+        ));
+        actix::spawn(watch_health(
+            buckets.health.clone(),
+            ctx.address(),
+            self.reconnects.clone(),
+        ));
     }
 }
 

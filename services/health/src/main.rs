@@ -24,9 +24,10 @@ fn main() -> anyhow::Result<()> {
     let resolved = args.resolve(file)?;
     let system = actix::System::new();
     system.block_on(async move {
-        let client = switchyard_bus::nats::connect(&resolved.nats, "switchyard-health")
-            .await
-            .context("connecting to NATS")?;
+        let (client, reconnects) =
+            switchyard_bus::nats::connect_with_reconnects(&resolved.nats, "switchyard-health")
+                .await
+                .context("connecting to NATS")?;
         info!(instance = %resolved.instance, ttl = ?resolved.member_ttl, "health service starting");
         let coordinator = Coordinator::new(
             Settings {
@@ -36,6 +37,7 @@ fn main() -> anyhow::Result<()> {
             },
             client,
         )
+        .with_reconnects(reconnects)
         .start();
         actix::spawn(async move {
             let mut term =

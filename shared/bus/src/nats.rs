@@ -138,6 +138,19 @@ impl Reconnects {
         self.0.mark_unchanged();
     }
 
+    /// Runs `work` until it finishes (`Some(output)`) or the client reconnects to NATS
+    /// (`None`: reopen the watch that `work` follows).
+    pub async fn unless_reconnected<F: std::future::Future>(
+        &mut self,
+        work: F,
+    ) -> Option<F::Output> {
+        self.mark_seen();
+        tokio::select! {
+            output = work => Some(output),
+            () = self.reconnected() => None,
+        }
+    }
+
     /// Waits until the client reconnects after the last [`Self::mark_seen`] (or after the
     /// last return of this function). Never returns if the client is gone.
     pub async fn reconnected(&mut self) {
