@@ -8,6 +8,7 @@ use actix::prelude::*;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use switchyard_bus::SealKey;
+use switchyard_bus::cli::NatsArgs;
 use switchyard_bus::lease::{LeaseClient, LeaseTiming};
 use switchyard_bus::nats::{connect_with_reconnects, open_acme_bucket, open_buckets};
 use switchyard_certificates::acme::Http;
@@ -29,12 +30,9 @@ struct Args {
     /// The static configuration (YAML, or TOML with a `.toml` extension).
     #[arg(long, env = "SWITCHYARD_CERTIFICATES_CONFIG")]
     config: PathBuf,
-    /// NATS server URL(s), comma-separated; wins over `nats.url`.
-    #[arg(long = "nats-url", env = "NATS_URL")]
-    nats_url: Option<String>,
-    /// NATS credentials file (JWT + nkey); wins over `nats.credentialsFile`.
-    #[arg(long = "nats-creds", env = "NATS_CREDS")]
-    nats_creds: Option<PathBuf>,
+    /// The NATS flags every service shares; each wins over the same setting of `nats`.
+    #[command(flatten)]
+    nats: NatsArgs,
     /// This instance's id, the lease holder name; default: `<host name>-<pid>`.
     #[arg(long, env = "SWITCHYARD_INSTANCE")]
     instance: Option<String>,
@@ -85,12 +83,7 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("static configuration {}", args.config.display()))?;
     let seal = bus_secret(settings.bus_secret_file.as_ref())?;
     let mut nats = settings.nats.clone();
-    if let Some(url) = &args.nats_url {
-        nats.url = url.clone();
-    }
-    if let Some(creds) = &args.nats_creds {
-        nats.credentials_file = Some(creds.clone());
-    }
+    args.nats.apply(&mut nats);
     let mut resolvers = Vec::new();
     for resolver in settings.resolvers.values() {
         let http = Http::new(resolver)

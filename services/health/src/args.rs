@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use switchyard_bus::cli::NatsArgs;
 use switchyard_bus::nats::NatsSettings;
 
 /// Command-line options.
@@ -19,49 +20,10 @@ pub struct Args {
     #[arg(long = "config", env = "SWITCHYARD_HEALTH_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// NATS server URL(s), comma-separated (default `nats://127.0.0.1:4222`).
-    #[arg(long = "nats-url", env = "NATS_URL")]
-    pub nats_url: Option<String>,
-
-    /// NATS credentials file (JWT + nkey).
-    #[arg(long = "nats-creds", env = "NATS_CREDS")]
-    pub nats_credentials_file: Option<PathBuf>,
-
-    /// NATS user name (with `--nats-password`).
-    #[arg(long = "nats-user", env = "NATS_USER", requires = "nats_password")]
-    pub nats_user: Option<String>,
-
-    /// NATS password (with `--nats-user`).
-    #[arg(long = "nats-password", env = "NATS_PASSWORD", requires = "nats_user")]
-    pub nats_password: Option<String>,
-
-    /// NATS token.
-    #[arg(long = "nats-token", env = "NATS_TOKEN")]
-    pub nats_token: Option<String>,
-
-    /// CA bundle to verify the NATS server (enables TLS).
-    #[arg(long = "nats-ca-file", env = "NATS_CA_FILE")]
-    pub nats_ca_file: Option<PathBuf>,
-
-    /// Client certificate for mutual TLS with NATS (with `--nats-key-file`).
-    #[arg(
-        long = "nats-cert-file",
-        env = "NATS_CERT_FILE",
-        requires = "nats_key_file"
-    )]
-    pub nats_cert_file: Option<PathBuf>,
-
-    /// Client key for mutual TLS with NATS (with `--nats-cert-file`).
-    #[arg(
-        long = "nats-key-file",
-        env = "NATS_KEY_FILE",
-        requires = "nats_cert_file"
-    )]
-    pub nats_key_file: Option<PathBuf>,
-
-    /// JetStream replicas for buckets this service creates.
-    #[arg(long = "nats-replicas", env = "NATS_REPLICAS")]
-    pub nats_replicas: Option<usize>,
+    /// How to reach NATS: the NATS flags every service shares; each wins over `nats` in
+    /// the file.
+    #[command(flatten)]
+    pub nats: NatsArgs,
 
     /// This instance's id (membership and the `checker` of what it writes); default: the
     /// host name.
@@ -153,28 +115,7 @@ impl Args {
     /// Flags over the file over the defaults.
     pub fn resolve(&self, file: FileConfig) -> Result<Resolved, ArgsError> {
         let mut nats = file.nats;
-        let set = |slot: &mut Option<PathBuf>, flag: &Option<PathBuf>| {
-            if flag.is_some() {
-                slot.clone_from(flag);
-            }
-        };
-        if let Some(url) = &self.nats_url {
-            nats.url.clone_from(url);
-        }
-        set(&mut nats.credentials_file, &self.nats_credentials_file);
-        set(&mut nats.ca_file, &self.nats_ca_file);
-        set(&mut nats.cert_file, &self.nats_cert_file);
-        set(&mut nats.key_file, &self.nats_key_file);
-        if self.nats_user.is_some() {
-            nats.user.clone_from(&self.nats_user);
-            nats.password.clone_from(&self.nats_password);
-        }
-        if self.nats_token.is_some() {
-            nats.token.clone_from(&self.nats_token);
-        }
-        if let Some(replicas) = self.nats_replicas {
-            nats.replicas = Some(replicas.max(1));
-        }
+        self.nats.apply(&mut nats);
         let member_ttl = match (self.member_ttl, file.member_ttl) {
             (Some(ttl), _) => ttl,
             (None, Some(ttl)) => {

@@ -52,9 +52,9 @@ struct Args {
     /// Static configuration file (YAML or TOML).
     #[arg(long, env = "SWITCHYARD_CONFIG")]
     config: Option<PathBuf>,
-    /// NATS URL(s), comma-separated; overrides `nats.url`.
-    #[arg(long, env = "NATS_URL")]
-    nats_url: Option<String>,
+    /// The NATS flags every service shares; each overrides the same setting of `nats`.
+    #[command(flatten)]
+    nats: switchyard_bus::cli::NatsArgs,
     /// This replica's id; overrides `instance`.
     #[arg(long, env = "SWITCHYARD_INSTANCE")]
     instance: Option<String>,
@@ -74,9 +74,7 @@ fn load_config(args: &Args) -> anyhow::Result<StaticConfig> {
         Some(path) => StaticConfig::from_file(path)?,
         None => StaticConfig::default(),
     };
-    if let Some(url) = &args.nats_url {
-        config.nats.url = url.clone();
-    }
+    args.nats.apply(&mut config.nats);
     if let Some(instance) = &args.instance {
         config.instance = Some(instance.clone());
     }

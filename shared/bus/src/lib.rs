@@ -5,6 +5,8 @@
 //! live here and nowhere else; `tests/fixtures/v1` keeps payloads of every type so that a
 //! change that breaks old payloads fails the tests.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod follow;
 pub mod keys;
 pub mod lease;

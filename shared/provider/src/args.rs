@@ -1,8 +1,8 @@
 //! The command-line options every discovery service shares (flattened into its own).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use switchyard_bus::cli::NatsArgs;
 use switchyard_bus::keys::validate_provider_name;
 use switchyard_bus::nats::NatsSettings;
 
@@ -17,53 +17,9 @@ pub struct HarnessArgs {
     #[arg(long = "name", env = "SWITCHYARD_PROVIDER_NAME", value_parser = parse_provider_name)]
     pub name: Option<String>,
 
-    /// NATS server URL(s), comma-separated.
-    #[arg(
-        long = "nats-url",
-        env = "NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    pub nats_url: String,
-
-    /// NATS credentials file (JWT + nkey).
-    #[arg(long = "nats-creds", env = "NATS_CREDS")]
-    pub nats_credentials_file: Option<PathBuf>,
-
-    /// NATS user name (with `--nats-password`).
-    #[arg(long = "nats-user", env = "NATS_USER", requires = "nats_password")]
-    pub nats_user: Option<String>,
-
-    /// NATS password (with `--nats-user`).
-    #[arg(long = "nats-password", env = "NATS_PASSWORD", requires = "nats_user")]
-    pub nats_password: Option<String>,
-
-    /// NATS token.
-    #[arg(long = "nats-token", env = "NATS_TOKEN")]
-    pub nats_token: Option<String>,
-
-    /// CA bundle to verify the NATS server (enables TLS).
-    #[arg(long = "nats-ca-file", env = "NATS_CA_FILE")]
-    pub nats_ca_file: Option<PathBuf>,
-
-    /// Client certificate for mutual TLS with NATS (with `--nats-key-file`).
-    #[arg(
-        long = "nats-cert-file",
-        env = "NATS_CERT_FILE",
-        requires = "nats_key_file"
-    )]
-    pub nats_cert_file: Option<PathBuf>,
-
-    /// Client key for mutual TLS with NATS (with `--nats-cert-file`).
-    #[arg(
-        long = "nats-key-file",
-        env = "NATS_KEY_FILE",
-        requires = "nats_cert_file"
-    )]
-    pub nats_key_file: Option<PathBuf>,
-
-    /// JetStream replicas for buckets this service creates.
-    #[arg(long = "nats-replicas", env = "NATS_REPLICAS", default_value_t = 1)]
-    pub nats_replicas: usize,
+    /// How to reach NATS: `--nats-url` and the other NATS flags every service shares.
+    #[command(flatten)]
+    pub nats: NatsArgs,
 
     /// The minimum time between two publishes (`200ms`, `1s`; a bare number is seconds, as
     /// in Traefik): a change after a quiet period is published at once, changes during the
@@ -87,33 +43,15 @@ impl HarnessArgs {
     pub fn new(nats_url: impl Into<String>) -> Self {
         Self {
             name: None,
-            nats_url: nats_url.into(),
-            nats_credentials_file: None,
-            nats_user: None,
-            nats_password: None,
-            nats_token: None,
-            nats_ca_file: None,
-            nats_cert_file: None,
-            nats_key_file: None,
-            nats_replicas: 1,
+            nats: NatsArgs::with_url(nats_url),
             throttle: Duration::from_millis(200),
             instance: None,
         }
     }
 
-    /// The NATS connection settings.
+    /// The NATS connection settings: the flags over the defaults.
     pub fn nats_settings(&self) -> NatsSettings {
-        NatsSettings {
-            url: self.nats_url.clone(),
-            credentials_file: self.nats_credentials_file.clone(),
-            user: self.nats_user.clone(),
-            password: self.nats_password.clone(),
-            token: self.nats_token.clone(),
-            ca_file: self.nats_ca_file.clone(),
-            cert_file: self.nats_cert_file.clone(),
-            key_file: self.nats_key_file.clone(),
-            replicas: Some(self.nats_replicas.max(1)),
-        }
+        self.nats.settings()
     }
 
     /// The provider name: `--name`, else the provider's kind.

@@ -119,6 +119,7 @@ pub fn start<P: Provider>(provider: P, args: &HarnessArgs) -> Result<Harness, Ha
         .provider_name(kind)
         .map_err(HarnessError::InvalidName)?;
     let instance = args.instance();
+    let settings = args.nats_settings();
     let board = StatusBoard::new(Identity {
         provider: name.clone(),
         kind: kind.to_owned(),
@@ -134,14 +135,10 @@ pub fn start<P: Provider>(provider: P, args: &HarnessArgs) -> Result<Harness, Ha
         kind,
         instance = %instance,
         throttle_ms = u64::try_from(args.throttle.as_millis()).unwrap_or(u64::MAX),
-        nats = %args.nats_url,
+        nats = %settings.url,
         "provider harness started"
     );
-    actix::spawn(connect_bus(
-        args.nats_settings(),
-        name.clone(),
-        publisher.clone(),
-    ));
+    actix::spawn(connect_bus(settings, name.clone(), publisher.clone()));
     Ok(Harness {
         name,
         publisher,
