@@ -83,7 +83,7 @@ pub struct AcmeConfig {
     /// PEM files of CAs trusted for the ACME server, on top of the web PKI roots.
     #[serde(default)]
     pub ca_certificates: Vec<PathBuf>,
-    /// `EC256` (default), `EC384`, `RSA2048`, `RSA4096`.
+    /// `EC256` (default), `EC384`, `RSA2048`, `RSA4096`, `RSA8192`.
     #[serde(default = "default_key_type")]
     pub key_type: String,
     /// External account binding.
@@ -149,6 +149,8 @@ pub enum KeyType {
     Ec256,
     /// ECDSA P-384.
     Ec384,
+    /// RSA with a modulus of this many bits (2048, 4096 or 8192).
+    Rsa(usize),
 }
 
 /// A challenge type a resolver may use.
@@ -251,19 +253,13 @@ fn check_acme(name: &str, acme: AcmeConfig, field: &str) -> Result<Resolver, Con
     let key_type = match acme.key_type.as_str() {
         "EC256" => KeyType::Ec256,
         "EC384" => KeyType::Ec384,
-        "RSA2048" | "RSA4096" | "RSA8192" => {
-            return Err(invalid(
-                format!("{field}.keyType"),
-                format!(
-                    "{} is not available: this build generates keys with ring, which cannot generate RSA keys; use EC256 or EC384",
-                    acme.key_type
-                ),
-            ));
-        }
+        "RSA2048" => KeyType::Rsa(2048),
+        "RSA4096" => KeyType::Rsa(4096),
+        "RSA8192" => KeyType::Rsa(8192),
         other => {
             return Err(invalid(
                 format!("{field}.keyType"),
-                format!("{other:?} is not one of EC256, EC384, RSA2048, RSA4096"),
+                format!("{other:?} is not one of EC256, EC384, RSA2048, RSA4096, RSA8192"),
             ));
         }
     };
@@ -410,8 +406,8 @@ storage = "acme.json"
                 "certificatesResolvers.le.acme.keyType",
             ),
             (
-                "rsa unavailable",
-                resolver("{keyType: RSA2048, tlsChallenge: {}}"),
+                "rsa size not offered",
+                resolver("{keyType: RSA1024, tlsChallenge: {}}"),
                 "certificatesResolvers.le.acme.keyType",
             ),
             (

@@ -34,6 +34,9 @@ pub enum RecordError {
     /// Generating a key, a CSR or a challenge certificate failed.
     #[error("generating: {0}")]
     Generate(#[from] rcgen::Error),
+    /// Generating an RSA key failed.
+    #[error("generating a key: {0}")]
+    KeyGeneration(String),
     /// Sealing the key failed.
     #[error(transparent)]
     Seal(#[from] SealError),
@@ -107,10 +110,26 @@ pub fn read_leaf(chain_pem: &str) -> Result<Leaf, RecordError> {
 }
 
 /// A fresh private key of `key_type`.
+///
+/// ring signs with RSA keys but cannot generate them, so RSA keys come from the `rsa` crate
+/// (PKCS#8) and are then handed to rcgen/ring for signing CSRs.
 pub fn generate_key(key_type: KeyType) -> Result<rcgen::KeyPair, RecordError> {
     let alg = match key_type {
         KeyType::Ec256 => &rcgen::PKCS_ECDSA_P256_SHA256,
         KeyType::Ec384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+        KeyType::Rsa(bits) => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits)
+                .map_err(|e| RecordError::KeyGeneration(format!("RSA {bits}: {e}")))?;
+            let der = key
+                .to_pkcs8_der()
+                .map_err(|e| RecordError::KeyGeneration(format!("RSA {bits}: {e}")))?;
+            let der = rustls_pki_types::PrivatePkcs8KeyDer::from(der.as_bytes().to_vec());
+            return Ok(rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+                &der,
+                &rcgen::PKCS_RSA_SHA256,
+            )?);
+        }
     };
     Ok(rcgen::KeyPair::generate_for(alg)?)
 }
@@ -306,6 +325,26 @@ mod tests {
         let opened = seal.open(&record.key, "acme.le.a=2Eexample=2Ecom").unwrap();
         assert_eq!(opened, key.as_bytes());
         assert!(seal.open(&record.key, "acme.le.other").is_err());
+    }
+
+    #[test]
+    fn every_key_type_signs_a_csr_and_a_certificate_the_proxy_can_load() {
+        let seal = SealKey::generate().unwrap();
+        for (case, key_type, pem_marker) in [
+            ("ec256", KeyType::Ec256, "BEGIN PRIVATE KEY"),
+            ("ec384", KeyType::Ec384, "BEGIN PRIVATE KEY"),
+            ("rsa2048", KeyType::Rsa(2048), "BEGIN PRIVATE KEY"),
+        ] {
+            let key = generate_key(key_type).unwrap();
+            assert!(key.serialize_pem().contains(pem_marker), "{case}");
+            let request = csr(&key, &["a.example.com".to_owned()]).unwrap();
+            assert!(!request.is_empty(), "{case}");
+            // A certificate for that key is accepted as a record (key matches the leaf).
+            let params = rcgen::CertificateParams::new(vec!["a.example.com".to_owned()]).unwrap();
+            let cert = params.self_signed(&key).unwrap();
+            acme_record("id", "le", &cert.pem(), &key.serialize_pem(), &seal)
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+        }
     }
 
     #[test]
