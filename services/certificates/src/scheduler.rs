@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use async_nats::jetstream::kv;
-use futures::StreamExt as _;
 use instant_acme::Account;
 use switchyard_bus::SealKey;
 use switchyard_bus::follow::{ConfigView, Event};
 use switchyard_bus::keys::{certificate_status_key, file_certificate_key};
 use switchyard_bus::messages::{CertificateRecord, CertificateSource, CertificateStatus};
-use switchyard_bus::nats::{Reconnects, backoff, follow_config_reopening, now_ms};
+use switchyard_bus::nats::{
+    BucketEntry, BucketEvent, Reconnects, follow_bucket, follow_config_reopening, now_ms,
+};
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use switchyard_model::ResourceKind;
 use switchyard_model::tls::CertAndStores;
@@ -550,52 +551,22 @@ impl Actor for Scheduler {
                 addr.do_send(ConfigEvent(event));
             },
         ));
+        // Every (re)opened watch replays the full state: what was held is dropped first.
         let addr = ctx.address();
-        let certs = self.stores.certs.clone();
-        actix::spawn(watch_certs(certs, addr, self.reconnects.clone()));
-        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
-    }
-}
-
-/// Follows the certs bucket forever (every reopen replays the full state); reopened at once
-/// when the client reconnects to NATS.
-async fn watch_certs(kv: kv::Store, addr: Addr<Scheduler>, mut reconnects: Reconnects) {
-    let mut attempt = 0usize;
-    loop {
-        let watched = reconnects.unless_reconnected(watch_certs_once(&kv, &addr, &mut attempt));
-        if watched.await.is_none() {
-            info!("reconnected to NATS; reopening the certs watch");
-            continue;
-        }
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
-    }
-}
-
-async fn watch_certs_once(kv: &kv::Store, addr: &Addr<Scheduler>, attempt: &mut usize) {
-    {
-        addr.do_send(CertsResync);
-        match kv.watch_with_history(">").await {
-            Ok(mut watch) => {
-                *attempt = 0;
-                while let Some(entry) = watch.next().await {
-                    match entry {
-                        Ok(entry) => {
-                            let value = match entry.operation {
-                                kv::Operation::Put => Some(entry.value),
-                                kv::Operation::Delete | kv::Operation::Purge => None,
-                            };
-                            addr.do_send(CertEntry(entry.key, value));
-                        }
-                        Err(e) => {
-                            warn!(error = %e, "certs watch failed; reopening");
-                            break;
-                        }
-                    }
+        actix::spawn(follow_bucket(
+            self.stores.certs.clone(),
+            ">",
+            "certs",
+            self.reconnects.clone(),
+            move |event| match event {
+                BucketEvent::Opened => addr.do_send(CertsResync),
+                BucketEvent::Entry(BucketEntry { key, value, .. }) => {
+                    addr.do_send(CertEntry(key, value))
                 }
-            }
-            Err(e) => warn!(error = %e, "opening the certs watch failed"),
-        }
+                BucketEvent::CaughtUp(_) => {}
+            },
+        ));
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
     }
 }
 

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use async_nats::jetstream::kv;
-use futures::StreamExt as _;
 use switchyard_bus::follow::{Batch, ConfigView, Event};
 use switchyard_bus::keys::{health_key, parse_health_key};
 use switchyard_bus::messages::{Lease, ServerHealth};
 use switchyard_bus::nats::{
-    Buckets, Reconnects, backoff, follow_config_reopening, now_ms, open_buckets,
+    BucketEntry, BucketEvent, Buckets, Reconnects, follow_bucket, follow_config_reopening, now_ms,
+    open_buckets_retrying,
 };
 use switchyard_merge::{MergeOptions, ProviderConfig, merge};
 use tracing::{debug, info, warn};
@@ -234,117 +233,63 @@ impl Actor for Coordinator {
         let replicas = self.settings.replicas;
         let addr = ctx.address();
         actix::spawn(async move {
-            let mut attempt = 0;
-            loop {
-                match open_buckets(&client, replicas).await {
-                    Ok(buckets) => {
-                        addr.do_send(Connected(buckets));
-                        return;
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "cannot open the bus buckets yet");
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                }
-            }
+            addr.do_send(Connected(open_buckets_retrying(&client, replicas).await));
         });
     }
 }
 
-/// Watches the membership leases forever (current values first); reopened at once when the
-/// client reconnects to NATS.
-async fn watch_members(kv: kv::Store, addr: Addr<Coordinator>, mut reconnects: Reconnects) {
-    let mut attempt = 0;
-    loop {
-        let watched = reconnects.unless_reconnected(watch_members_once(&kv, &addr, &mut attempt));
-        if watched.await.is_none() {
-            info!("reconnected to NATS; reopening the membership watch");
-            continue;
+/// The membership watch's handler: a (re)opened watch resets the members, then each
+/// lease written or deleted is forwarded.
+fn member_events(addr: Addr<Coordinator>) -> impl FnMut(BucketEvent) {
+    move |event| match event {
+        BucketEvent::Opened => addr.do_send(Watched::MembersReset),
+        BucketEvent::Entry(BucketEntry { key, value, .. }) => {
+            let Some(instance) = parse_member_key(&key) else {
+                return;
+            };
+            let expiry = match value.map(|v| serde_json::from_slice::<Lease>(&v)) {
+                Some(Ok(lease)) => Some(lease.expires_at_ms),
+                Some(Err(e)) => {
+                    warn!(%key, error = %e, "ignoring a membership lease");
+                    return;
+                }
+                None => None,
+            };
+            addr.do_send(Watched::Member(instance, expiry));
         }
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
+        BucketEvent::CaughtUp(_) => {}
     }
 }
 
-async fn watch_members_once(kv: &kv::Store, addr: &Addr<Coordinator>, attempt: &mut usize) {
-    {
-        match kv.watch_with_history(format!("{MEMBER_PREFIX}>")).await {
-            Ok(mut watch) => {
-                *attempt = 0;
-                addr.do_send(Watched::MembersReset);
-                while let Some(Ok(entry)) = watch.next().await {
-                    let Some(instance) = parse_member_key(&entry.key) else {
-                        continue;
-                    };
-                    let expiry = match entry.operation {
-                        kv::Operation::Put => match serde_json::from_slice::<Lease>(&entry.value) {
-                            Ok(lease) => Some(lease.expires_at_ms),
-                            Err(e) => {
-                                warn!(key = %entry.key, error = %e, "ignoring a membership lease");
-                                continue;
-                            }
-                        },
-                        _ => None,
-                    };
-                    addr.do_send(Watched::Member(instance, expiry));
+/// The health watch's handler: a (re)opened watch resets what is published, each entry is
+/// forwarded, and the end of the replay, then every later change, says the state is
+/// complete (so that the coordinator reconciles).
+fn health_events(addr: Addr<Coordinator>) -> impl FnMut(BucketEvent) {
+    let mut live = false;
+    move |event| match event {
+        BucketEvent::Opened => {
+            live = false;
+            addr.do_send(Watched::HealthReset);
+        }
+        BucketEvent::Entry(BucketEntry { key, value, .. }) => {
+            match parse_health_key(&key) {
+                Ok(parsed) => {
+                    let value = value.and_then(|v| {
+                        serde_json::from_slice::<ServerHealth>(&v)
+                            .inspect_err(|e| warn!(%key, error = %e, "ignoring a health entry"))
+                            .ok()
+                    });
+                    addr.do_send(Watched::Health(parsed, value));
                 }
+                Err(e) => warn!(error = %e, "ignoring a health key"),
             }
-            Err(e) => warn!(error = %e, "membership watch failed"),
-        }
-    }
-}
-
-/// Watches the health bucket forever (current values first, then changes); reopened at
-/// once when the client reconnects to NATS.
-async fn watch_health(kv: kv::Store, addr: Addr<Coordinator>, mut reconnects: Reconnects) {
-    let mut attempt = 0;
-    loop {
-        let watched = reconnects.unless_reconnected(watch_health_once(&kv, &addr, &mut attempt));
-        if watched.await.is_none() {
-            info!("reconnected to NATS; reopening the health watch");
-            continue;
-        }
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
-    }
-}
-
-async fn watch_health_once(kv: &kv::Store, addr: &Addr<Coordinator>, attempt: &mut usize) {
-    {
-        let empty = kv.status().await.map(|s| s.values() == 0).unwrap_or(false);
-        match kv.watch_with_history(">").await {
-            Ok(mut watch) => {
-                *attempt = 0;
-                addr.do_send(Watched::HealthReset);
-                if empty {
-                    addr.do_send(Watched::HealthCaughtUp);
-                }
-                while let Some(Ok(entry)) = watch.next().await {
-                    match parse_health_key(&entry.key) {
-                        Ok(key) => {
-                            let value = match entry.operation {
-                                kv::Operation::Put => {
-                                    match serde_json::from_slice::<ServerHealth>(&entry.value) {
-                                        Ok(h) => Some(h),
-                                        Err(e) => {
-                                            warn!(key = %entry.key, error = %e, "ignoring a health entry");
-                                            None
-                                        }
-                                    }
-                                }
-                                _ => None,
-                            };
-                            addr.do_send(Watched::Health(key, value));
-                        }
-                        Err(e) => warn!(error = %e, "ignoring a health key"),
-                    }
-                    if entry.delta == 0 {
-                        addr.do_send(Watched::HealthCaughtUp);
-                    }
-                }
+            if live {
+                addr.do_send(Watched::HealthCaughtUp);
             }
-            Err(e) => warn!(error = %e, "health watch failed"),
+        }
+        BucketEvent::CaughtUp(_) => {
+            live = true;
+            addr.do_send(Watched::HealthCaughtUp);
         }
     }
 }
@@ -372,15 +317,19 @@ impl Handler<Connected> for Coordinator {
                 }
             },
         ));
-        actix::spawn(watch_members(
+        actix::spawn(follow_bucket(
             buckets.leases.clone(),
-            ctx.address(),
+            format!("{MEMBER_PREFIX}>"),
+            "membership",
             self.reconnects.clone(),
+            member_events(ctx.address()),
         ));
-        actix::spawn(watch_health(
+        actix::spawn(follow_bucket(
             buckets.health.clone(),
-            ctx.address(),
+            ">",
+            "health",
             self.reconnects.clone(),
+            health_events(ctx.address()),
         ));
     }
 }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use futures::StreamExt as _;
 use switchyard_bus::follow::{Batch, Event};
 use switchyard_bus::keys::parse_health_key;
 use switchyard_bus::messages::{DisabledRouter, Heartbeat, ServerHealth};
 use switchyard_bus::nats::{
-    Buckets, Reconnects, backoff, follow_config_reopening, now_ms, open_buckets,
+    BucketEntry, BucketEvent, Buckets, Reconnects, follow_bucket, follow_config_reopening, now_ms,
+    open_buckets_retrying,
 };
 use tracing::{info, warn};
 
@@ -318,20 +318,7 @@ impl Actor for ConfigActor {
         let replicas = self.replicas;
         let addr = ctx.address();
         actix::spawn(async move {
-            let mut attempt = 0;
-            loop {
-                match open_buckets(&client, replicas).await {
-                    Ok(buckets) => {
-                        addr.do_send(Connected(buckets));
-                        return;
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "cannot open the bus buckets yet; serving the last known configuration");
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                }
-            }
+            addr.do_send(Connected(open_buckets_retrying(&client, replicas).await));
         });
     }
 }
@@ -357,6 +344,7 @@ impl Handler<Connected> for ConfigActor {
         ));
         actix::spawn(follow_bucket(
             buckets.health.clone(),
+            ">",
             "health",
             self.reconnects.clone(),
             health_events(ctx.address()),
@@ -376,11 +364,14 @@ impl Handler<Connected> for ConfigActor {
             };
             actix::spawn(follow_bucket(
                 kv,
+                ">",
                 name,
                 self.reconnects.clone(),
                 move |event| match event {
                     BucketEvent::Opened => {}
-                    BucketEvent::Entry(key, value) => addr.do_send(wrap(key, value)),
+                    BucketEvent::Entry(BucketEntry { key, value, .. }) => {
+                        addr.do_send(wrap(key, value))
+                    }
                     BucketEvent::CaughtUp(keys) => addr.do_send(BusCaughtUp(bucket, keys)),
                 },
             ));
@@ -503,25 +494,13 @@ fn read_health(key: &str, value: Option<&[u8]>) -> Option<((String, String), boo
     }
 }
 
-/// What a bucket watch reports, in order: `Opened`, the entries (the current value of
-/// every key first), `CaughtUp` once those have all been delivered, then later changes.
-#[derive(Debug)]
-enum BucketEvent {
-    /// A watch (re)opened: a complete replay follows.
-    Opened,
-    /// A key's value; `None` when deleted.
-    Entry(String, Option<bytes::Bytes>),
-    /// The replay is complete: these keys hold a value.
-    CaughtUp(HashSet<String>),
-}
-
 /// The health watch's handler: collects the replay into the set of servers that are down
 /// (sent whole as [`HealthReplaced`]), then forwards each change.
 fn health_events(addr: Addr<ConfigActor>) -> impl FnMut(BucketEvent) {
     let mut replay: Option<HashSet<(String, String)>> = None;
     move |event| match event {
         BucketEvent::Opened => replay = Some(HashSet::new()),
-        BucketEvent::Entry(key, value) => {
+        BucketEvent::Entry(BucketEntry { key, value, .. }) => {
             let Some((pair, up)) = read_health(&key, value.as_deref()) else {
                 return;
             };
@@ -549,80 +528,4 @@ fn health_events(addr: Addr<ConfigActor>) -> impl FnMut(BucketEvent) {
             }
         }
     }
-}
-
-/// Follows every key of `kv` forever. Each (re)opened watch replays the current state and
-/// ends the replay with [`BucketEvent::CaughtUp`]; the watch is reopened when it fails or
-/// ends (with capped backoff) and at once when the client reconnects to NATS.
-async fn follow_bucket(
-    kv: async_nats::jetstream::kv::Store,
-    bucket: &'static str,
-    mut reconnects: Reconnects,
-    mut on_event: impl FnMut(BucketEvent),
-) {
-    let mut attempt = 0;
-    loop {
-        reconnects.mark_seen();
-        let mut caught_up = false;
-        let outcome = tokio::select! {
-            result = watch_bucket_once(&kv, &mut on_event, &mut caught_up) => Some(result),
-            () = reconnects.reconnected() => None,
-        };
-        if caught_up {
-            attempt = 0;
-        }
-        match outcome {
-            None => {
-                info!(
-                    bucket,
-                    "reconnected to NATS; reopening the watch for a full catch-up"
-                );
-                continue;
-            }
-            Some(Ok(())) => warn!(bucket, "watch ended; reopening"),
-            Some(Err(error)) => warn!(bucket, %error, "watch failed; reopening"),
-        }
-        tokio::time::sleep(backoff(attempt)).await;
-        attempt += 1;
-    }
-}
-
-async fn watch_bucket_once(
-    kv: &async_nats::jetstream::kv::Store,
-    on_event: &mut impl FnMut(BucketEvent),
-    caught_up: &mut bool,
-) -> Result<(), String> {
-    let empty = kv.status().await.map_err(|e| e.to_string())?.values() == 0;
-    let mut watch = kv
-        .watch_with_history(">")
-        .await
-        .map_err(|e| e.to_string())?;
-    on_event(BucketEvent::Opened);
-    let mut replay = Some(HashSet::new());
-    if empty && let Some(keys) = replay.take() {
-        on_event(BucketEvent::CaughtUp(keys));
-        *caught_up = true;
-    }
-    while let Some(entry) = watch.next().await {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let value = match entry.operation {
-            async_nats::jetstream::kv::Operation::Put => Some(entry.value),
-            _ => None,
-        };
-        if let Some(keys) = &mut replay {
-            if value.is_some() {
-                keys.insert(entry.key.clone());
-            } else {
-                keys.remove(&entry.key);
-            }
-        }
-        on_event(BucketEvent::Entry(entry.key, value));
-        if entry.delta == 0
-            && let Some(keys) = replay.take()
-        {
-            on_event(BucketEvent::CaughtUp(keys));
-            *caught_up = true;
-        }
-    }
-    Ok(())
 }

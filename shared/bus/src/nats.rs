@@ -554,15 +554,79 @@ pub async fn follow_config(kv: kv::Store, on_event: impl FnMut(Event)) {
 /// reconnects to NATS.
 pub async fn follow_config_reopening(
     kv: kv::Store,
-    mut reconnects: Reconnects,
+    reconnects: Reconnects,
     mut on_event: impl FnMut(Event),
 ) {
+    let mut follower = Follower::new();
+    follow_bucket(kv, ">", "config", reconnects, move |event| match event {
+        BucketEvent::Opened => follower = Follower::new(),
+        BucketEvent::Entry(entry) => {
+            for event in follower.on_entry(Entry {
+                key: &entry.key,
+                value: entry.value.as_deref(),
+                revision: entry.revision,
+                pending: entry.pending,
+            }) {
+                on_event(event);
+            }
+        }
+        // An empty bucket: the watch delivers nothing, the catch-up is complete at once.
+        BucketEvent::CaughtUp(_) => {
+            if let Some(batch) = follower.finish_catch_up() {
+                on_event(Event::Apply(batch));
+            }
+        }
+    })
+    .await
+}
+
+/// One entry of a bucket watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketEntry {
+    /// The key.
+    pub key: String,
+    /// Its value; `None` when deleted or purged.
+    pub value: Option<bytes::Bytes>,
+    /// The entry's revision (the stream sequence).
+    pub revision: u64,
+    /// How many entries the watch still has to deliver from history (0 when caught up).
+    pub pending: u64,
+}
+
+/// What a bucket watch reports, in order: `Opened`, the entries (the current value of
+/// every key first), `CaughtUp` once those have all been delivered, then later changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketEvent {
+    /// A watch (re)opened: a complete replay follows; drop what was held from the last one.
+    Opened,
+    /// A key's value, or its deletion.
+    Entry(BucketEntry),
+    /// The replay is complete: these keys hold a value.
+    CaughtUp(std::collections::HashSet<String>),
+}
+
+/// Follows the keys of `kv` matching `filter` (`>` for all) forever: each (re)opened watch
+/// starts with [`BucketEvent::Opened`], replays the current state and ends the replay with
+/// [`BucketEvent::CaughtUp`]. The watch is reopened when it fails or ends, with capped
+/// [`backoff`] (reset once a replay completed), and at once when the client reconnects to
+/// NATS. `what` names the watch in logs.
+///
+/// `CaughtUp` is known from the last replayed entry, or from an empty bucket; with a
+/// `filter` that matches nothing in a non-empty bucket it only comes with the first entry.
+pub async fn follow_bucket(
+    kv: kv::Store,
+    filter: impl Into<String>,
+    what: &'static str,
+    mut reconnects: Reconnects,
+    mut on_event: impl FnMut(BucketEvent),
+) {
+    let filter = filter.into();
     let mut attempt = 0usize;
     loop {
         reconnects.mark_seen();
         let mut caught_up = false;
         let outcome = tokio::select! {
-            result = follow_once(&kv, &mut on_event, &mut caught_up) => Some(result),
+            result = follow_bucket_once(&kv, &filter, &mut on_event, &mut caught_up) => Some(result),
             () = reconnects.reconnected() => None,
         };
         if caught_up {
@@ -570,23 +634,26 @@ pub async fn follow_config_reopening(
         }
         match outcome {
             None => {
-                info!("reconnected to NATS; reopening the config watch for a full catch-up");
+                info!(
+                    watch = what,
+                    "reconnected to NATS; reopening the watch for a full catch-up"
+                );
                 continue;
             }
-            Some(Ok(())) => warn!("config watch ended; reopening"),
-            Some(Err(e)) => warn!(error = %e, "config watch failed; reopening"),
+            Some(Ok(())) => warn!(watch = what, "watch ended; reopening"),
+            Some(Err(error)) => warn!(watch = what, %error, "watch failed; reopening"),
         }
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }
 }
 
-async fn follow_once(
+async fn follow_bucket_once(
     kv: &kv::Store,
-    on_event: &mut impl FnMut(Event),
+    filter: &str,
+    on_event: &mut impl FnMut(BucketEvent),
     caught_up: &mut bool,
 ) -> Result<(), BusError> {
-    let mut follower = Follower::new();
     let empty = kv
         .status()
         .await
@@ -594,30 +661,57 @@ async fn follow_once(
         .values()
         == 0;
     let mut watch = kv
-        .watch_with_history(">")
+        .watch_with_history(filter)
         .await
-        .map_err(|e| op_err("watch config", e))?;
-    if empty && let Some(batch) = follower.finish_catch_up() {
-        on_event(Event::Apply(batch));
+        .map_err(|e| op_err(format!("watch {filter}"), e))?;
+    on_event(BucketEvent::Opened);
+    let mut replay = Some(std::collections::HashSet::new());
+    if empty && let Some(keys) = replay.take() {
+        on_event(BucketEvent::CaughtUp(keys));
         *caught_up = true;
     }
     while let Some(entry) = watch.next().await {
-        *caught_up = follower.caught_up();
-        let entry = entry.map_err(|e| op_err("watch config", e))?;
+        let entry = entry.map_err(|e| op_err(format!("watch {filter}"), e))?;
         let value = match entry.operation {
-            kv::Operation::Put => Some(entry.value.as_ref()),
+            kv::Operation::Put => Some(entry.value),
             kv::Operation::Delete | kv::Operation::Purge => None,
         };
-        for event in follower.on_entry(Entry {
-            key: &entry.key,
+        if let Some(keys) = &mut replay {
+            if value.is_some() {
+                keys.insert(entry.key.clone());
+            } else {
+                keys.remove(&entry.key);
+            }
+        }
+        let last = entry.delta == 0;
+        on_event(BucketEvent::Entry(BucketEntry {
+            key: entry.key,
             value,
             revision: entry.revision,
             pending: entry.delta,
-        }) {
-            on_event(event);
+        }));
+        if last && let Some(keys) = replay.take() {
+            on_event(BucketEvent::CaughtUp(keys));
+            *caught_up = true;
         }
     }
     Ok(())
+}
+
+/// Opens the buckets ([`open_buckets`]), retrying with capped [`backoff`] until NATS
+/// answers.
+pub async fn open_buckets_retrying(client: &async_nats::Client, replicas: usize) -> Buckets {
+    let mut attempt = 0;
+    loop {
+        match open_buckets(client, replicas).await {
+            Ok(buckets) => return buckets,
+            Err(e) => {
+                warn!(error = %e, "cannot open the bus buckets yet; retrying");
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
