@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use switchyard_bus::follow::{Batch, Event};
-use switchyard_bus::nats::{ConfigPublisher, NatsSettings, connect, follow_config, open_buckets};
+use switchyard_bus::nats::{
+    BucketEvent, ConfigPublisher, NatsSettings, Reconnects, connect, follow_bucket, follow_config,
+    open_buckets,
+};
 use switchyard_bus::record::{from_records, to_records};
 use switchyard_bus::{ConfigKey, Record};
 use switchyard_model::DynamicConfig;
@@ -110,5 +113,88 @@ async fn snapshot_reaches_late_joiner_and_updates_are_incremental() -> anyhow::R
     let batch = next_batch(&mut late).await;
     assert_eq!(batch.changes.len(), 1);
     assert!(batch.changes[0].1.is_none());
+    Ok(())
+}
+
+/// Follows `kv` (keys matching `filter`) into a channel of events.
+fn bucket_events(
+    kv: async_nats::jetstream::kv::Store,
+    filter: &str,
+) -> mpsc::UnboundedReceiver<BucketEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(follow_bucket(
+        kv,
+        filter.to_owned(),
+        "test",
+        Reconnects::never(),
+        move |event| {
+            let _ = tx.send(event);
+        },
+    ));
+    rx
+}
+
+async fn next_event(rx: &mut mpsc::UnboundedReceiver<BucketEvent>) -> BucketEvent {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("an event within 20 s")
+        .expect("watch alive")
+}
+
+/// Skips the replayed entries; returns the keys of the `CaughtUp` that ends the replay.
+async fn replayed_keys(rx: &mut mpsc::UnboundedReceiver<BucketEvent>) -> Vec<String> {
+    assert_eq!(next_event(rx).await, BucketEvent::Opened);
+    loop {
+        let event = next_event(rx).await;
+        if let BucketEvent::CaughtUp(keys) = event {
+            let mut keys: Vec<String> = keys.into_iter().collect();
+            keys.sort();
+            return keys;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bucket_watch_replays_the_keys_present_then_follows() -> anyhow::Result<()> {
+    let nats = switchyard_integration_tests::start_nats().await?;
+    let settings = NatsSettings {
+        url: nats.url.clone(),
+        ..Default::default()
+    };
+    let client = connect(&settings, "test-watch").await?;
+    let kv = open_buckets(&client, 1).await?.health;
+
+    // An empty bucket is caught up at once, with no keys.
+    let mut early = bucket_events(kv.clone(), ">");
+    assert_eq!(replayed_keys(&mut early).await, Vec::<String>::new());
+
+    for key in ["a.x", "a.y", "b.x"] {
+        kv.put(key, "1".into()).await?;
+    }
+    kv.delete("a.y").await?;
+    // The early watch sees each change live, with nothing pending.
+    let mut live = Vec::new();
+    for _ in 0..4 {
+        match next_event(&mut early).await {
+            BucketEvent::Entry(entry) => {
+                assert_eq!(entry.pending, 0, "{entry:?}");
+                live.push((entry.key, entry.value.is_some()));
+            }
+            other => panic!("expected a live entry, got {other:?}"),
+        }
+    }
+    let expected = [("a.x", true), ("a.y", true), ("b.x", true), ("a.y", false)];
+    assert_eq!(
+        live,
+        expected.map(|(k, put)| (k.to_owned(), put)).to_vec(),
+        "live changes in order"
+    );
+
+    // A late watch replays what is present (deleted keys left out), filtered or not.
+    let cases = [(">", vec!["a.x", "b.x"]), ("a.>", vec!["a.x"])];
+    for (filter, keys) in cases {
+        let mut late = bucket_events(kv.clone(), filter);
+        assert_eq!(replayed_keys(&mut late).await, keys, "filter {filter}");
+    }
     Ok(())
 }

@@ -654,11 +654,15 @@ async fn follow_bucket_once(
     on_event: &mut impl FnMut(BucketEvent),
     caught_up: &mut bool,
 ) -> Result<(), BusError> {
+    // Fresh stream info: `kv.status()` answers what the store saw when it was opened, so
+    // a watch reopened on a bucket that was empty then would report a replay of nothing.
     let empty = kv
-        .status()
+        .stream
+        .get_info()
         .await
         .map_err(|e| op_err("bucket status", e))?
-        .values()
+        .state
+        .messages
         == 0;
     let mut watch = kv
         .watch_with_history(filter)
