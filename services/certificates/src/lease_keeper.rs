@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use switchyard_bus::lease::{Holding, LeaseClient, Outcome};
+use switchyard_bus::lease::{Holding, LeaseClient, Outcome, release_within};
 use switchyard_bus::nats::now_ms;
 use tracing::{info, warn};
 
@@ -117,23 +117,12 @@ impl Handler<Release> for LeaseKeeper {
         self.working = false;
         self.scheduler.do_send(LeaseChanged(false));
         let client = self.client.clone();
-        let ttl_ms = u64::try_from(client.timing().ttl.as_millis()).unwrap_or(u64::MAX);
+        let ttl = client.timing().ttl;
         Box::pin(
             async move {
                 if let Some(h) = holding {
-                    match tokio::time::timeout(RELEASE_TIMEOUT, client.release(h.revision)).await {
-                        Ok(Ok(())) => info!("certificates lease released"),
-                        Ok(Err(e)) => warn!(
-                            error = %e,
-                            ttl_ms,
-                            "releasing the certificates lease failed; it lapses by itself"
-                        ),
-                        Err(_) => warn!(
-                            timeout_ms = u64::try_from(RELEASE_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
-                            ttl_ms,
-                            "releasing the certificates lease timed out (is NATS reachable?); it lapses by itself"
-                        ),
-                    }
+                    let release = client.release(h.revision);
+                    release_within("certificates", RELEASE_TIMEOUT, ttl, release).await;
                 }
             }
             .into_actor(self),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use switchyard_bus::follow::{Batch, ConfigView, Event};
 use switchyard_bus::keys::{health_key, parse_health_key};
+use switchyard_bus::lease::release_within;
 use switchyard_bus::messages::{Lease, ServerHealth};
 use switchyard_bus::nats::{
     BucketEntry, BucketEvent, Buckets, Reconnects, follow_bucket, follow_config_reopening, now_ms,
@@ -399,24 +400,13 @@ impl Handler<Shutdown> for Coordinator {
         }
         let leases = self.buckets.as_ref().map(|b| b.leases.clone());
         let key = member_key(&self.settings.instance);
-        let ttl_ms = u64::try_from(self.settings.member_ttl.as_millis()).unwrap_or(u64::MAX);
+        let ttl = self.settings.member_ttl;
         Box::pin(
             async move {
                 if let Some(kv) = leases {
                     // Others take over at once instead of waiting for the lease to lapse.
-                    match tokio::time::timeout(RELEASE_TIMEOUT, kv.delete(key)).await {
-                        Ok(Ok(_)) => info!("membership lease deleted"),
-                        Ok(Err(e)) => warn!(
-                            error = %e,
-                            ttl_ms,
-                            "membership lease not deleted; it lapses by itself"
-                        ),
-                        Err(_) => warn!(
-                            timeout_ms = u64::try_from(RELEASE_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
-                            ttl_ms,
-                            "membership lease not deleted in time (is NATS reachable?); it lapses by itself"
-                        ),
-                    }
+                    let delete = async move { kv.delete(key).await.map(|_| ()) };
+                    release_within("membership", RELEASE_TIMEOUT, ttl, delete).await;
                 }
             }
             .into_actor(self)

@@ -19,8 +19,42 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv;
 
+use tracing::{info, warn};
+
 use crate::messages::Lease;
 use crate::nats::BusError;
+
+/// Gives a lease up at a clean stop, so that another instance takes over at once: runs
+/// `release` for at most `timeout` and logs how it went. With NATS gone the write would
+/// wait for the reconnection, that is for ever; the lease then lapses by itself after its
+/// `ttl`, which the log says. `lease` names it in the log. Returns whether it was released.
+pub async fn release_within<E: std::fmt::Display>(
+    lease: &str,
+    timeout: Duration,
+    ttl: Duration,
+    release: impl Future<Output = Result<(), E>>,
+) -> bool {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    match tokio::time::timeout(timeout, release).await {
+        Ok(Ok(())) => {
+            info!(lease, "lease released");
+            true
+        }
+        Ok(Err(error)) => {
+            warn!(lease, %error, ttl_ms = ms(ttl), "lease not released; it lapses by itself");
+            false
+        }
+        Err(_) => {
+            warn!(
+                lease,
+                timeout_ms = ms(timeout),
+                ttl_ms = ms(ttl),
+                "lease not released in time (is NATS reachable?); it lapses by itself"
+            );
+            false
+        }
+    }
+}
 
 /// What the bucket holds for a lease: the lease and the revision it was written at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +312,30 @@ impl LeaseClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_within_says_whether_the_lease_was_released() {
+        type Release = std::pin::Pin<Box<dyn Future<Output = Result<(), String>>>>;
+        let cases: [(&str, Release, bool); 3] = [
+            ("released", Box::pin(async { Ok(()) }), true),
+            ("refused", Box::pin(async { Err("no".to_owned()) }), false),
+            ("no answer", Box::pin(std::future::pending()), false),
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"));
+        for (case, release, expected) in cases {
+            let ttl = Duration::from_secs(15);
+            let released = runtime.block_on(release_within(
+                "test",
+                Duration::from_millis(10),
+                ttl,
+                release,
+            ));
+            assert_eq!(released, expected, "{case}");
+        }
+    }
 
     fn current(holder: &str, expires_at_ms: u64, revision: u64) -> Current {
         Current {
