@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use switchyard_http_normalize::Headers;
 
 /// A mutable view of an actix header map.
@@ -11,7 +11,7 @@ pub struct ActixHeaders<'a>(pub &'a mut HeaderMap);
 
 /// Names the normaliser asks for on every request, built at compile time: a lookup here
 /// costs a length check and a case-insensitive compare, while `HeaderName::from_bytes`
-/// allocates for every name that is not a standard header.
+/// parses every name (and allocates for every name that is not a standard header).
 static KNOWN: [HeaderName; 14] = [
     HeaderName::from_static("x-forwarded-for"),
     HeaderName::from_static("x-forwarded-proto"),
@@ -29,7 +29,36 @@ static KNOWN: [HeaderName; 14] = [
     HeaderName::from_static("proxy-connection"),
 ];
 
+/// The exact spellings the normaliser uses (`switchyard_http_normalize`'s constants and
+/// hop-by-hop list), resolved by one string match: these lookups run a dozen times per
+/// request.
+fn spelled_as_the_normaliser_does(name: &str) -> Option<HeaderName> {
+    const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+    let known = match name {
+        "Connection" => header::CONNECTION,
+        "Upgrade" => header::UPGRADE,
+        "Te" => header::TE,
+        "Trailer" => header::TRAILER,
+        "Transfer-Encoding" => header::TRANSFER_ENCODING,
+        "Proxy-Authenticate" => header::PROXY_AUTHENTICATE,
+        "Proxy-Authorization" => header::PROXY_AUTHORIZATION,
+        "Keep-Alive" => KEEP_ALIVE,
+        "Proxy-Connection" => KNOWN[13].clone(),
+        "X-Forwarded-For" => KNOWN[0].clone(),
+        "X-Forwarded-Proto" => KNOWN[1].clone(),
+        "X-Forwarded-Host" => KNOWN[2].clone(),
+        "X-Forwarded-Port" => KNOWN[3].clone(),
+        "X-Forwarded-Server" => KNOWN[4].clone(),
+        "X-Real-Ip" => KNOWN[11].clone(),
+        _ => return None,
+    };
+    Some(known)
+}
+
 fn name(name: &str) -> Option<HeaderName> {
+    if let Some(known) = spelled_as_the_normaliser_does(name) {
+        return Some(known);
+    }
     let known = KNOWN.iter().find(|known| {
         known.as_str().len() == name.len() && known.as_str().eq_ignore_ascii_case(name)
     });
@@ -78,6 +107,41 @@ impl Headers for ActixHeaders<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_spellings_resolve_to_the_parsed_names() {
+        for spelling in [
+            "Connection",
+            "Upgrade",
+            "Te",
+            "Trailer",
+            "Transfer-Encoding",
+            "Proxy-Authenticate",
+            "Proxy-Authorization",
+            "Keep-Alive",
+            "Proxy-Connection",
+            "X-Forwarded-For",
+            "X-Forwarded-Proto",
+            "X-Forwarded-Host",
+            "X-Forwarded-Port",
+            "X-Forwarded-Server",
+            "X-Real-Ip",
+        ] {
+            let fast = spelled_as_the_normaliser_does(spelling).expect(spelling);
+            assert_eq!(
+                fast,
+                HeaderName::from_bytes(spelling.as_bytes()).unwrap(),
+                "{spelling}"
+            );
+        }
+        for name in &KNOWN {
+            assert_eq!(
+                super::name(&name.as_str().to_ascii_uppercase()).as_ref(),
+                Some(name)
+            );
+        }
+        assert_eq!(super::name("X-Other").unwrap().as_str(), "x-other");
+    }
 
     #[test]
     fn the_view_reads_and_writes() {
