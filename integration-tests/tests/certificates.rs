@@ -143,14 +143,27 @@ impl Edge {
 
     /// The certificates service's static configuration: resolver `name` on Pebble.
     fn certificates_config(&self, resolvers: &[(&str, Challenge)], duration_hours: u64) -> String {
+        let keyed: Vec<(&str, Challenge, &str)> = resolvers
+            .iter()
+            .map(|(name, challenge)| (*name, *challenge, "EC256"))
+            .collect();
+        self.certificates_config_keyed(&keyed, duration_hours)
+    }
+
+    /// The same with each resolver's `keyType`.
+    fn certificates_config_keyed(
+        &self,
+        resolvers: &[(&str, Challenge, &str)],
+        duration_hours: u64,
+    ) -> String {
         let mut yaml = String::from("certificatesResolvers:\n");
-        for (name, challenge) in resolvers {
+        for (name, challenge, key_type) in resolvers {
             let challenge = match challenge {
                 Challenge::Http => "httpChallenge: {entryPoint: web}",
                 Challenge::TlsAlpn => "tlsChallenge: {}",
             };
             yaml.push_str(&format!(
-                "  {name}:\n    acme:\n      email: ops@example.com\n      caServer: {}\n      caCertificates: [\"{}\"]\n      keyType: EC256\n      certificatesDuration: {duration_hours}\n      {challenge}\n",
+                "  {name}:\n    acme:\n      email: ops@example.com\n      caServer: {}\n      caCertificates: [\"{}\"]\n      keyType: {key_type}\n      certificatesDuration: {duration_hours}\n      {challenge}\n",
                 self.pebble.directory_url,
                 self.pebble.tls_ca_file.display(),
             ));
@@ -627,8 +640,12 @@ async fn private_keys_never_travel_in_clear_and_the_sealed_key_matches_the_serve
     .await?;
     let certificates = edge.certificates(
         "certs-1",
-        &edge.certificates_config(
-            &[("http", Challenge::Http), ("tls", Challenge::TlsAlpn)],
+        // One RSA and one ECDSA resolver: both key types travel sealed and are served.
+        &edge.certificates_config_keyed(
+            &[
+                ("http", Challenge::Http, "RSA2048"),
+                ("tls", Challenge::TlsAlpn, "EC256"),
+            ],
             2160,
         ),
     )?;
@@ -650,6 +667,17 @@ async fn private_keys_never_travel_in_clear_and_the_sealed_key_matches_the_serve
         let pem = String::from_utf8(edge.seal.open(&record.key, &key)?)?;
         let pair = rcgen::KeyPair::from_pem(&pem)
             .with_context(|| format!("the sealed key of {domain} is not a private key"))?;
+        // h.test comes from the RSA2048 resolver, t.test from the EC256 one.
+        let expected = if *domain == "h.test" {
+            &rcgen::PKCS_RSA_SHA256
+        } else {
+            &rcgen::PKCS_ECDSA_P256_SHA256
+        };
+        assert_eq!(
+            pair.algorithm(),
+            expected,
+            "key type of {domain}'s certificate"
+        );
         // The key belongs to the certificate every replica serves: the served leaf
         // embeds the key's public half.
         let public = pair.public_key_raw();
