@@ -214,7 +214,7 @@ async fn discovery_file_container_exits_0_on_docker_stop() -> anyhow::Result<()>
     let image = service_image("discovery-file").await?;
     // No NATS in reach: the harness keeps retrying, which must not delay the stop.
     let container: ContainerAsync<GenericImage> = image
-        .with_wait_for(WaitFor::message_on_stdout("provider harness started"))
+        .with_wait_for(WaitFor::message_on_stderr("provider harness started"))
         .with_mount(
             Mount::bind_mount(dir.display().to_string(), FILE_DIR)
                 .with_access_mode(AccessMode::ReadOnly),
