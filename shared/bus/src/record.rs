@@ -138,26 +138,14 @@ pub fn to_records(
             |map| {
                 for (name, spec) in std::mem::take(map) {
                     let spec = serde_json::to_value(&spec).ok();
-                    out.insert(
-                        ConfigKey::new(provider, kind, name),
-                        Record {
-                            spec,
-                            problems: vec![],
-                        },
-                    );
+                    out.insert(ConfigKey::new(provider, kind, name), record_of(spec));
                 }
             },
             |list| {
                 for cert in std::mem::take(list) {
                     let spec = serde_json::to_value(&cert).ok();
                     let name = certificate_name(spec.as_ref());
-                    out.insert(
-                        ConfigKey::new(provider, kind, name),
-                        Record {
-                            spec,
-                            problems: vec![],
-                        },
-                    );
+                    out.insert(ConfigKey::new(provider, kind, name), record_of(spec));
                 }
             }
         );
@@ -176,6 +164,51 @@ pub fn to_records(
         });
     }
     out
+}
+
+/// The record of a resource; one that holds a private key inline (PEM content in a
+/// `keyFile`, anywhere in the resource) is rejected instead, because the config bucket is
+/// not encrypted and private keys never rest on the bus in clear (design property 5).
+/// Keys named by path are published as paths; the certificates service reads them and
+/// publishes them sealed.
+fn record_of(spec: Option<serde_json::Value>) -> Record {
+    match spec.as_ref().and_then(|spec| inline_private_key(spec, "")) {
+        Some(field) => Record {
+            spec: None,
+            problems: vec![RecordProblem {
+                field: Some(field),
+                message: "an inline private key is not published: the configuration travels \
+                          and rests on the bus in clear; put the key in a file and give its path"
+                    .to_owned(),
+            }],
+        },
+        None => Record {
+            spec,
+            problems: vec![],
+        },
+    }
+}
+
+/// The path (`certificates[0].keyFile`) of the first string holding a PEM private key.
+fn inline_private_key(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => (text.contains("-----BEGIN")
+            && text.contains("PRIVATE KEY-----"))
+        .then(|| path.to_owned()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| inline_private_key(item, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+            let path = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            inline_private_key(field, &path)
+        }),
+        _ => None,
+    }
 }
 
 fn certificate_name(spec: Option<&serde_json::Value>) -> String {
@@ -233,4 +266,78 @@ pub fn from_records<'a>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+    const EC_KEY: &str =
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n";
+
+    fn records(config: serde_json::Value) -> BTreeMap<ConfigKey, Record> {
+        let config: DynamicConfig = serde_json::from_value(config).unwrap();
+        to_records("file", &config, &[])
+    }
+
+    fn only(records: &BTreeMap<ConfigKey, Record>, kind: ResourceKind) -> &Record {
+        let mut of_kind = records.iter().filter(|(k, _)| k.kind == kind);
+        let (_, record) = of_kind.next().expect("one record of that kind");
+        assert!(of_kind.next().is_none());
+        record
+    }
+
+    #[test]
+    fn inline_private_keys_are_rejected_and_paths_published() {
+        let cases = [
+            (
+                "certificate with an inline key",
+                serde_json::json!({"tls": {"certificates": [{"certFile": "/c.pem", "keyFile": KEY}]}}),
+                ResourceKind::TlsCertificate,
+                Some("keyFile"),
+            ),
+            (
+                "certificate with an inline EC key",
+                serde_json::json!({"tls": {"certificates": [{"certFile": "/c.pem", "keyFile": EC_KEY}]}}),
+                ResourceKind::TlsCertificate,
+                Some("keyFile"),
+            ),
+            (
+                "certificate with paths",
+                serde_json::json!({"tls": {"certificates": [{"certFile": "/c.pem", "keyFile": "/k.pem"}]}}),
+                ResourceKind::TlsCertificate,
+                None,
+            ),
+            (
+                "servers transport client certificate inline",
+                serde_json::json!({"http": {"serversTransports": {"mtls": {
+                    "certificates": [{"certFile": "/c.pem", "keyFile": KEY}]
+                }}}}),
+                ResourceKind::HttpServersTransport,
+                Some("certificates[0].keyFile"),
+            ),
+        ];
+        for (case, config, kind, rejected_field) in cases {
+            let records = records(config);
+            let record = only(&records, kind);
+            match rejected_field {
+                Some(field) => {
+                    assert!(record.spec.is_none(), "{case}");
+                    assert_eq!(record.problems[0].field.as_deref(), Some(field), "{case}");
+                    assert!(
+                        record.problems[0].message.contains("inline private key"),
+                        "{case}"
+                    );
+                    let wire = serde_json::to_string(record).unwrap();
+                    assert!(!wire.contains("PRIVATE KEY"), "{case}: {wire}");
+                }
+                None => assert!(
+                    record.spec.is_some() && record.problems.is_empty(),
+                    "{case}"
+                ),
+            }
+        }
+    }
 }
