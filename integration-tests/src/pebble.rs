@@ -310,83 +310,17 @@ impl Pebble {
         let tls_ca_file = dir.join("pebble-tls-ca.pem");
         std::fs::write(&tls_ca_file, &tls.ca_pem)?;
 
-        let challtestsrv = image
-            .clone()
-            .with_entrypoint("/usr/bin/pebble-challtestsrv")
-            .with_exposed_port(CTSV_MANAGEMENT_PORT.tcp())
-            .with_wait_for(WaitFor::message_on_either_std("Starting challenge servers"))
-            .with_network(&network)
-            .with_cmd([
-                "-defaultIPv4".to_owned(),
-                "127.0.0.1".to_owned(),
-                "-defaultIPv6".to_owned(),
-                String::new(),
-                "-dns01".to_owned(),
-                format!(":{DNS_PORT}"),
-                "-http01".to_owned(),
-                String::new(),
-                "-https01".to_owned(),
-                String::new(),
-                "-tlsalpn01".to_owned(),
-                String::new(),
-                "-management".to_owned(),
-                format!(":{CTSV_MANAGEMENT_PORT}"),
-            ])
-            .with_startup_timeout(Duration::from_secs(60))
-            .start()
-            .await
-            .context("starting pebble-challtestsrv")?;
-        let dns_ip = challtestsrv.get_bridge_ip_address().await?;
+        let nodes = launch(image, &network, None, settings, &tls).await?;
         let host_ip = network_gateway(&network).await?;
-        let ctsv_management: SocketAddr = format!(
-            "127.0.0.1:{}",
-            challtestsrv
-                .get_host_port_ipv4(CTSV_MANAGEMENT_PORT)
-                .await?
-        )
-        .parse()?;
-        set_default_ipv4(ctsv_management, host_ip, Duration::from_secs(10)).await?;
-
-        let config = pebble_config(settings, "/etc/pebble/cert.pem", "/etc/pebble/key.pem");
-        let pebble = image
-            .with_exposed_port(ACME_PORT.tcp())
-            .with_exposed_port(MANAGEMENT_PORT.tcp())
-            .with_wait_for(WaitFor::message_on_either_std("ACME directory available"))
-            .with_network(&network)
-            .with_cmd([
-                "-config".to_owned(),
-                "/etc/pebble/pebble-config.json".to_owned(),
-                "-dnsserver".to_owned(),
-                format!("{dns_ip}:{DNS_PORT}"),
-            ])
-            .with_copy_to(
-                "/etc/pebble/pebble-config.json",
-                serde_json::to_vec_pretty(&config)?,
-            )
-            .with_copy_to("/etc/pebble/cert.pem", tls.cert_pem.clone().into_bytes())
-            .with_copy_to("/etc/pebble/key.pem", tls.key_pem.clone().into_bytes())
-            // Real validation, immediately, and every nonce accepted (deterministic tests).
-            .with_env_var("PEBBLE_VA_NOSLEEP", "1")
-            .with_env_var("PEBBLE_WFE_NONCEREJECT", "0")
-            // Every order validates its challenges (no reuse of valid authorizations).
-            .with_env_var("PEBBLE_AUTHZREUSE", "0")
-            .with_startup_timeout(Duration::from_secs(60))
-            .start()
-            .await
-            .context("starting Pebble")?;
-        let acme_port = pebble.get_host_port_ipv4(ACME_PORT).await?;
-        let management: SocketAddr = format!(
-            "127.0.0.1:{}",
-            pebble.get_host_port_ipv4(MANAGEMENT_PORT).await?
-        )
-        .parse()?;
+        set_default_ipv4(nodes.dns_management, host_ip, Duration::from_secs(10)).await?;
+        let acme_port = nodes.pebble.get_host_port_ipv4(ACME_PORT).await?;
         let pebble = Self {
-            pebble,
-            challtestsrv,
+            pebble: nodes.pebble,
+            challtestsrv: nodes.challtestsrv,
             network,
             host_ip,
             directory_url: format!("https://127.0.0.1:{acme_port}/dir"),
-            management,
+            management: nodes.management,
             tls_ca_file,
             tls,
         };
@@ -421,13 +355,7 @@ impl Pebble {
     /// The root that signs the certificates Pebble issues (management `/roots/0`; a new
     /// one every time Pebble starts).
     pub async fn issuing_roots(&self) -> anyhow::Result<rustls::RootCertStore> {
-        let reply = https_get(self.management, "localhost", "/roots/0", &self.tls.roots()?)
-            .await
-            .context("fetching Pebble's root")?;
-        if reply.status != 200 {
-            bail!("Pebble /roots/0: {} {}", reply.status, reply.body);
-        }
-        roots_from_pem(&reply.body)
+        issuing_roots(self.management, &self.tls).await
     }
 
     /// Pebble's output so far (its log of orders, validations and issued certificates).
@@ -477,13 +405,7 @@ pub struct PebbleEndpoints {
 impl PebbleEndpoints {
     /// The root that signs the certificates Pebble issues (a new one per Pebble run).
     pub async fn issuing_roots(&self) -> anyhow::Result<rustls::RootCertStore> {
-        let reply = https_get(self.management, "localhost", "/roots/0", &self.tls.roots()?)
-            .await
-            .context("fetching Pebble's root")?;
-        if reply.status != 200 {
-            bail!("Pebble /roots/0: {} {}", reply.status, reply.body);
-        }
-        roots_from_pem(&reply.body)
+        issuing_roots(self.management, &self.tls).await
     }
 
     /// Makes challtestsrv answer every A query with `ip`: where Pebble's VA then sends
@@ -505,13 +427,68 @@ pub async fn start_nodes(
     settings: &PebbleSettings,
 ) -> anyhow::Result<PebbleNodes> {
     let tls = PebbleTls::generate_for(&[pebble_name, "localhost", "127.0.0.1"])?;
+    let nodes = launch(
+        image,
+        network,
+        Some((pebble_name, dns_name)),
+        settings,
+        &tls,
+    )
+    .await?;
+    let endpoints = PebbleEndpoints {
+        directory_url: format!("https://{pebble_name}:{ACME_PORT}/dir"),
+        management: nodes.management,
+        dns_management: nodes.dns_management,
+        tls,
+    };
+    // Pebble logs that it listens slightly before Docker's port mapping forwards to it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while let Err(error) = endpoints.issuing_roots().await {
+        if tokio::time::Instant::now() > deadline {
+            return Err(error.context("Pebble's management interface did not answer within 20 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(PebbleNodes {
+        pebble: nodes.pebble,
+        challtestsrv: nodes.challtestsrv,
+        endpoints,
+    })
+}
+
+/// The two containers of one Pebble run and their management interfaces on the host.
+struct Launched {
+    pebble: ContainerAsync<GenericImage>,
+    challtestsrv: ContainerAsync<GenericImage>,
+    /// Pebble's management interface (`/roots/0`).
+    management: SocketAddr,
+    /// challtestsrv's management interface (`/set-default-ipv4`).
+    dns_management: SocketAddr,
+}
+
+/// Starts challtestsrv and then Pebble (serving `tls`, resolving through challtestsrv) on
+/// `network`, with real validation; `names` (Pebble's, challtestsrv's) names the containers,
+/// `None` leaves the names to Docker. challtestsrv answers 127.0.0.1 until told otherwise;
+/// Pebble's ACME and management ports are published on the host. Returns once both
+/// containers logged that they are up.
+async fn launch(
+    image: GenericImage,
+    network: &str,
+    names: Option<(&str, &str)>,
+    settings: &PebbleSettings,
+    tls: &PebbleTls,
+) -> anyhow::Result<Launched> {
     let challtestsrv = image
         .clone()
         .with_entrypoint("/usr/bin/pebble-challtestsrv")
         .with_exposed_port(CTSV_MANAGEMENT_PORT.tcp())
         .with_wait_for(WaitFor::message_on_either_std("Starting challenge servers"))
-        .with_network(network)
-        .with_container_name(dns_name)
+        .with_network(network);
+    let challtestsrv = match names {
+        Some((_, dns_name)) => challtestsrv.with_container_name(dns_name),
+        None => challtestsrv,
+    };
+    let challtestsrv = challtestsrv
         .with_cmd([
             "-defaultIPv4".to_owned(),
             "127.0.0.1".to_owned(),
@@ -534,20 +511,19 @@ pub async fn start_nodes(
         .context("starting pebble-challtestsrv")?;
     // Pebble's resolver takes an address, not a name.
     let dns_ip = challtestsrv.get_bridge_ip_address().await?;
-    let dns_management: SocketAddr = format!(
-        "127.0.0.1:{}",
-        challtestsrv
-            .get_host_port_ipv4(CTSV_MANAGEMENT_PORT)
-            .await?
-    )
-    .parse()?;
+    let dns_management = host_addr(&challtestsrv, CTSV_MANAGEMENT_PORT).await?;
 
     let config = pebble_config(settings, "/etc/pebble/cert.pem", "/etc/pebble/key.pem");
     let pebble = image
+        .with_exposed_port(ACME_PORT.tcp())
         .with_exposed_port(MANAGEMENT_PORT.tcp())
         .with_wait_for(WaitFor::message_on_either_std("ACME directory available"))
-        .with_network(network)
-        .with_container_name(pebble_name)
+        .with_network(network);
+    let pebble = match names {
+        Some((pebble_name, _)) => pebble.with_container_name(pebble_name),
+        None => pebble,
+    };
+    let pebble = pebble
         .with_cmd([
             "-config".to_owned(),
             "/etc/pebble/pebble-config.json".to_owned(),
@@ -560,37 +536,46 @@ pub async fn start_nodes(
         )
         .with_copy_to("/etc/pebble/cert.pem", tls.cert_pem.clone().into_bytes())
         .with_copy_to("/etc/pebble/key.pem", tls.key_pem.clone().into_bytes())
+        // Real validation, immediately, and every nonce accepted (deterministic tests).
         .with_env_var("PEBBLE_VA_NOSLEEP", "1")
         .with_env_var("PEBBLE_WFE_NONCEREJECT", "0")
+        // Every order validates its challenges (no reuse of valid authorizations).
         .with_env_var("PEBBLE_AUTHZREUSE", "0")
         .with_startup_timeout(Duration::from_secs(60))
         .start()
         .await
         .context("starting Pebble")?;
-    let management: SocketAddr = format!(
-        "127.0.0.1:{}",
-        pebble.get_host_port_ipv4(MANAGEMENT_PORT).await?
-    )
-    .parse()?;
-    let endpoints = PebbleEndpoints {
-        directory_url: format!("https://{pebble_name}:{ACME_PORT}/dir"),
-        management,
-        dns_management,
-        tls,
-    };
-    // Pebble logs that it listens slightly before Docker's port mapping forwards to it.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while let Err(error) = endpoints.issuing_roots().await {
-        if tokio::time::Instant::now() > deadline {
-            return Err(error.context("Pebble's management interface did not answer within 20 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(PebbleNodes {
+    let management = host_addr(&pebble, MANAGEMENT_PORT).await?;
+    Ok(Launched {
         pebble,
         challtestsrv,
-        endpoints,
+        management,
+        dns_management,
     })
+}
+
+/// Where `container`'s `port` is published on the host (`127.0.0.1:<mapped>`).
+async fn host_addr(
+    container: &ContainerAsync<GenericImage>,
+    port: u16,
+) -> anyhow::Result<SocketAddr> {
+    let mapped = container.get_host_port_ipv4(port).await?;
+    Ok(SocketAddr::from(([127, 0, 0, 1], mapped)))
+}
+
+/// The root that signs the certificates Pebble issues: its management interface's
+/// `/roots/0` at `management`, reached over HTTPS trusting Pebble's own `tls` CA.
+async fn issuing_roots(
+    management: SocketAddr,
+    tls: &PebbleTls,
+) -> anyhow::Result<rustls::RootCertStore> {
+    let reply = https_get(management, "localhost", "/roots/0", &tls.roots()?)
+        .await
+        .context("fetching Pebble's root")?;
+    if reply.status != 200 {
+        bail!("Pebble /roots/0: {} {}", reply.status, reply.body);
+    }
+    roots_from_pem(&reply.body)
 }
 
 /// Tells challtestsrv (management API at `management`) to answer every A query with `ip`,
