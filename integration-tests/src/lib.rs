@@ -8,6 +8,7 @@ pub mod client;
 pub mod pebble;
 pub mod process;
 pub mod stack;
+pub mod whoami;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -759,9 +759,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pebble_tls_for_a_container_name_covers_only_the_names_given() {
-        let tls = PebbleTls::generate_for(&["sy-1-0-ab-pebble", "localhost"]).expect("generate");
+    /// Checks, for each case (name, server name, whether valid), that `tls`'s leaf
+    /// verifies against its CA for that server name exactly when expected.
+    fn assert_leaf_covers(tls: &PebbleTls, cases: &[(&str, &str, bool)]) {
         let leaf = CertificateDer::from_pem_slice(tls.cert_pem.as_bytes()).expect("leaf");
         let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(tls.roots().expect("roots")),
@@ -769,47 +769,42 @@ mod tests {
         )
         .build()
         .expect("verifier");
-        for (case, name, ok) in [
-            ("container name", "sy-1-0-ab-pebble", true),
-            ("localhost", "localhost", true),
-            ("default name not asked for", "pebble", false),
-        ] {
+        for (case, name, ok) in cases {
             let result = verifier.verify_server_cert(
                 &leaf,
                 &[],
-                &ServerName::try_from(name).expect("name"),
+                &ServerName::try_from(*name).expect("name"),
                 &[],
                 rustls::pki_types::UnixTime::now(),
             );
-            assert_eq!(result.is_ok(), ok, "case {case}: {result:?}");
+            assert_eq!(result.is_ok(), *ok, "case {case}: {result:?}");
         }
+    }
+
+    #[test]
+    fn pebble_tls_for_a_container_name_covers_only_the_names_given() {
+        let tls = PebbleTls::generate_for(&["sy-1-0-ab-pebble", "localhost"]).expect("generate");
+        assert_leaf_covers(
+            &tls,
+            &[
+                ("container name", "sy-1-0-ab-pebble", true),
+                ("localhost", "localhost", true),
+                ("default name not asked for", "pebble", false),
+            ],
+        );
     }
 
     #[test]
     fn pebble_tls_leaf_chains_to_its_ca_for_every_name() {
         let tls = PebbleTls::generate().expect("generate");
-        let roots = tls.roots().expect("roots");
-        let leaf = CertificateDer::from_pem_slice(tls.cert_pem.as_bytes()).expect("leaf");
-        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            Arc::new(rustls::crypto::ring::default_provider()),
-        )
-        .build()
-        .expect("verifier");
-        for (case, name, ok) in [
-            ("dns localhost", "localhost", true),
-            ("ip", "127.0.0.1", true),
-            ("container name", "pebble", true),
-            ("other name", "example.com", false),
-        ] {
-            let result = verifier.verify_server_cert(
-                &leaf,
-                &[],
-                &ServerName::try_from(name).expect("name"),
-                &[],
-                rustls::pki_types::UnixTime::now(),
-            );
-            assert_eq!(result.is_ok(), ok, "case {case}: {result:?}");
-        }
+        assert_leaf_covers(
+            &tls,
+            &[
+                ("dns localhost", "localhost", true),
+                ("ip", "127.0.0.1", true),
+                ("container name", "pebble", true),
+                ("other name", "example.com", false),
+            ],
+        );
     }
 }

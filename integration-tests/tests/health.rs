@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use switchyard_bus::keys::health_key;
 use switchyard_bus::messages::ServerHealth;
-use switchyard_integration_tests::client::{get, request};
+use switchyard_integration_tests::client::get;
 use switchyard_integration_tests::process::{
-    Process, Whoami, free_port, start_proxy, start_whoami,
+    Process, Proxy, Whoami, free_port, start_proxy, start_whoami,
 };
-use switchyard_integration_tests::{TestBus, eventually, start_nats};
+use switchyard_integration_tests::whoami::{answered_by, set_health};
+use switchyard_integration_tests::{Nats, TestBus, eventually, start_nats};
 
 const HOST: &str = "app.test";
 const SERVICE: &str = "app@file";
@@ -53,18 +54,7 @@ fn start_health(instance: &str, nats_url: &str, extra: &[&str]) -> anyhow::Resul
 async fn answers(proxy: std::net::SocketAddr, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let answer = match get(proxy, HOST, "/").await {
-            Ok(r) if r.status == 200 => r
-                .body
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix("Name: "))
-                .unwrap_or("?")
-                .to_owned(),
-            Ok(r) => format!("status {}", r.status),
-            Err(e) => format!("error {e}"),
-        };
-        out.push(answer);
+        out.push(answered_by(&get(proxy, HOST, "/").await));
     }
     out
 }
@@ -78,19 +68,44 @@ async fn both_serve(proxy: std::net::SocketAddr) -> bool {
     seen.iter().any(|a| a == "a") && seen.iter().any(|a| a == "b")
 }
 
-async fn set_health(backend: &Whoami, code: u16) -> anyhow::Result<()> {
-    let reply = request(
-        backend.addr,
-        "POST",
-        "whoami",
-        "/health",
-        &[],
-        &code.to_string(),
-        false,
-    )
+/// Waits (up to `timeout`) until `a` alone answers: `b` is out of rotation.
+async fn b_out_of_rotation(proxy: std::net::SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+    eventually(timeout, "b out of rotation", || only(proxy, 4, "a")).await
+}
+
+/// NATS, backends `a` and `b`, proxy `p1` and health instance `h1`; `app.test` routed to
+/// both under an active check, and both serving. A test binds every field it keeps
+/// running (a field left to `..` is dropped, its process stopped, at once).
+struct Checked {
+    bus: TestBus,
+    health: Process,
+    proxy: Proxy,
+    b: Whoami,
+    a: Whoami,
+    nats: Nats,
+}
+
+async fn both_checked() -> anyhow::Result<Checked> {
+    let nats = start_nats().await?;
+    let a = start_whoami("a")?;
+    let b = start_whoami("b")?;
+    let proxy = start_proxy("p1", &nats.url, &[])?;
+    let health = start_health("h1", &nats.url, &[])?;
+    let mut bus = TestBus::connect(&nats.url).await?;
+    bus.publish("file", config(&[a.url(), b.url()], active_check()))
+        .await?;
+    eventually(Duration::from_secs(15), "both backends to serve", || {
+        both_serve(proxy.web)
+    })
     .await?;
-    anyhow::ensure!(reply.status == 200, "setting health: {}", reply.status);
-    Ok(())
+    Ok(Checked {
+        bus,
+        health,
+        proxy,
+        b,
+        a,
+        nats,
+    })
 }
 
 async fn health_on_bus(bus: &TestBus, server: &str) -> Option<ServerHealth> {
@@ -105,29 +120,22 @@ async fn health_on_bus(bus: &TestBus, server: &str) -> Option<ServerHealth> {
 
 #[tokio::test]
 async fn a_failing_backend_leaves_rotation_and_comes_back() -> anyhow::Result<()> {
-    let nats = start_nats().await?;
-    let a = start_whoami("a")?;
-    let b = start_whoami("b")?;
-    let proxy = start_proxy("p1", &nats.url, &[])?;
-    let _health = start_health("h1", &nats.url, &[])?;
-    let mut bus = TestBus::connect(&nats.url).await?;
-    bus.publish("file", config(&[a.url(), b.url()], active_check()))
-        .await?;
-    eventually(Duration::from_secs(15), "both backends to serve", || {
-        both_serve(proxy.web)
-    })
-    .await?;
+    let Checked {
+        mut bus,
+        health: _health,
+        proxy,
+        b,
+        a,
+        nats: _nats,
+    } = both_checked().await?;
     eventually(Duration::from_secs(10), "b's health on the bus", || async {
         health_on_bus(&bus, &b.url()).await.is_some_and(|h| h.up)
     })
     .await?;
 
-    set_health(&b, 500).await?;
+    set_health(b.addr, 500).await?;
     let failed_at = Instant::now();
-    eventually(Duration::from_secs(10), "b out of rotation", || {
-        only(proxy.web, 4, "a")
-    })
-    .await?;
+    b_out_of_rotation(proxy.web, Duration::from_secs(10)).await?;
     eprintln!(
         "b out of rotation after {:?} (interval 500ms + timeout 500ms)",
         failed_at.elapsed()
@@ -144,7 +152,7 @@ async fn a_failing_backend_leaves_rotation_and_comes_back() -> anyhow::Result<()
     );
 
     // Every server down: 503.
-    set_health(&a, 503).await?;
+    set_health(a.addr, 503).await?;
     eventually(
         Duration::from_secs(10),
         "503 with every server down",
@@ -157,8 +165,8 @@ async fn a_failing_backend_leaves_rotation_and_comes_back() -> anyhow::Result<()
     )
     .await?;
 
-    set_health(&a, 200).await?;
-    set_health(&b, 204).await?;
+    set_health(a.addr, 200).await?;
+    set_health(b.addr, 204).await?;
     eventually(Duration::from_secs(10), "both back in rotation", || {
         both_serve(proxy.web)
     })
@@ -176,24 +184,17 @@ async fn a_failing_backend_leaves_rotation_and_comes_back() -> anyhow::Result<()
 
 #[tokio::test]
 async fn a_killed_backend_leaves_rotation() -> anyhow::Result<()> {
-    let nats = start_nats().await?;
-    let a = start_whoami("a")?;
-    let mut b = start_whoami("b")?;
-    let proxy = start_proxy("p1", &nats.url, &[])?;
-    let _health = start_health("h1", &nats.url, &[])?;
-    let mut bus = TestBus::connect(&nats.url).await?;
-    bus.publish("file", config(&[a.url(), b.url()], active_check()))
-        .await?;
-    eventually(Duration::from_secs(15), "both backends to serve", || {
-        both_serve(proxy.web)
-    })
-    .await?;
+    let Checked {
+        bus,
+        health: _health,
+        proxy,
+        mut b,
+        a: _a,
+        nats: _nats,
+    } = both_checked().await?;
 
     b.process.kill();
-    eventually(Duration::from_secs(10), "b out of rotation", || {
-        only(proxy.web, 4, "a")
-    })
-    .await?;
+    b_out_of_rotation(proxy.web, Duration::from_secs(10)).await?;
     let seen = answers(proxy.web, 20).await;
     assert!(seen.iter().all(|s| s == "a"), "{seen:?}");
     let down = health_on_bus(&bus, &b.url()).await;
@@ -232,7 +233,7 @@ async fn another_instance_takes_over_the_checks_of_a_stopped_one() -> anyhow::Re
     // Killed, so its lease lapses instead of being deleted.
     stopped.kill();
 
-    set_health(&b, 500).await?;
+    set_health(b.addr, 500).await?;
     eventually(
         Duration::from_secs(15),
         "the other instance to take b out",
@@ -243,10 +244,7 @@ async fn another_instance_takes_over_the_checks_of_a_stopped_one() -> anyhow::Re
         },
     )
     .await?;
-    eventually(Duration::from_secs(5), "b out of rotation", || {
-        only(proxy.web, 4, "a")
-    })
-    .await?;
+    b_out_of_rotation(proxy.web, Duration::from_secs(5)).await?;
     Ok(())
 }
 
