@@ -55,16 +55,7 @@ fn bus_secret(file: Option<&PathBuf>) -> anyhow::Result<SealKey> {
 }
 
 fn default_instance() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "certificates".to_owned());
+    let host = switchyard_bus::cli::host_name("certificates");
     format!("{host}-{}", std::process::id())
 }
 

@@ -131,23 +131,13 @@ impl Args {
             .clone()
             .or(file.instance)
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(host_name);
+            .unwrap_or_else(|| switchyard_bus::cli::host_name("switchyard-health"));
         Ok(Resolved {
             instance,
             nats,
             member_ttl,
         })
     }
-}
-
-/// The host name (`/etc/hostname`, else `$HOSTNAME`), else `switchyard-health`.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "switchyard-health".to_owned())
 }
 
 #[cfg(test)]

@@ -110,14 +110,6 @@ fn load_seal_key(config: &StaticConfig) -> anyhow::Result<Option<switchyard_bus:
     Ok(Some(switchyard_bus::SealKey::parse(&text)?))
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "switchyard".to_owned())
-}
-
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -128,7 +120,10 @@ fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Args::parse();
     let config = load_config(&args)?;
-    let instance = config.instance.clone().unwrap_or_else(host_name);
+    let instance = config
+        .instance
+        .clone()
+        .unwrap_or_else(|| switchyard_bus::cli::host_name("switchyard"));
     actix::System::new().block_on(run(config, instance, args.workers))
 }
 

@@ -7,6 +7,17 @@ use crate::nats::NatsSettings;
 /// The NATS URL when neither a flag nor a static file names one.
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 
+/// This machine's host name (`/etc/hostname`, else `$HOSTNAME`), else `fallback`: the
+/// default instance id of every service (in a container, the container's name or id).
+pub fn host_name(fallback: &str) -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
 /// The NATS flags and their environment variables. A service embeds them with
 /// `#[command(flatten)] nats: NatsArgs`; each flag given wins over the same setting of the
 /// service's static file ([`NatsArgs::apply`]).

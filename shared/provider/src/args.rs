@@ -66,7 +66,7 @@ impl HarnessArgs {
         self.instance
             .clone()
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(host_name)
+            .unwrap_or_else(|| switchyard_bus::cli::host_name("switchyard"))
     }
 }
 
@@ -82,16 +82,6 @@ pub fn parse_throttle(raw: &str) -> Result<Duration, String> {
     parsed
         .as_std()
         .ok_or_else(|| format!("throttle {raw:?} must not be negative"))
-}
-
-/// The host name (`/etc/hostname`, else `$HOSTNAME`), else `switchyard`.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "switchyard".to_owned())
 }
 
 #[cfg(test)]
