@@ -20,7 +20,7 @@ use switchyard_bus::messages::{CertificateRecord, CertificateSource, Certificate
 use switchyard_bus::nats::{
     BucketEntry, BucketEvent, Reconnects, follow_bucket, follow_config_reopening, now_ms,
 };
-use switchyard_merge::{MergeOptions, ProviderConfig, merge};
+use switchyard_merge::{MergeOptions, merge_providers};
 use switchyard_model::ResourceKind;
 use switchyard_model::tls::CertAndStores;
 use tracing::{debug, error, info, warn};
@@ -150,13 +150,7 @@ impl Scheduler {
     }
 
     fn recompute_demand(&mut self) {
-        let providers: BTreeMap<String, ProviderConfig> = self
-            .view
-            .providers()
-            .into_iter()
-            .map(|(p, (config, problems))| (p, ProviderConfig { config, problems }))
-            .collect();
-        let merged = merge(&providers, &MergeOptions::default());
+        let merged = merge_providers(self.view.providers(), &MergeOptions::default());
         let names: BTreeSet<String> = self.resolvers.keys().cloned().collect();
         let d = demand(&merged, &names);
         if d.skipped != self.skipped {

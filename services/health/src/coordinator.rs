@@ -15,7 +15,7 @@ use switchyard_bus::nats::{
     BucketEntry, BucketEvent, Buckets, Reconnects, follow_bucket, follow_config_reopening, now_ms,
     open_buckets_retrying,
 };
-use switchyard_merge::{MergeOptions, ProviderConfig, merge};
+use switchyard_merge::{MergeOptions, merge_providers};
 use tracing::{debug, info, warn};
 
 use crate::assign::plan;
@@ -340,13 +340,7 @@ impl Handler<ApplyBatch> for Coordinator {
 
     fn handle(&mut self, ApplyBatch(batch): ApplyBatch, ctx: &mut Self::Context) {
         self.view.apply(batch);
-        let providers: BTreeMap<String, ProviderConfig> = self
-            .view
-            .providers()
-            .into_iter()
-            .map(|(provider, (config, problems))| (provider, ProviderConfig { config, problems }))
-            .collect();
-        let merged = merge(&providers, &MergeOptions::default());
+        let merged = merge_providers(self.view.providers(), &MergeOptions::default());
         self.wanted = checks_from(&merged);
         self.config_ready = true;
         debug!(

@@ -2,11 +2,11 @@
 //! the snapshot they compile to. The config actor (`bus.rs`) feeds it; tests drive it
 //! directly.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use switchyard_bus::follow::{Batch, ConfigView};
-use switchyard_merge::{MergeOptions, ProviderConfig, merge};
+use switchyard_merge::{MergeOptions, merge_providers};
 use switchyard_routing::ProviderPrecedence;
 
 use crate::observe::Metrics;
@@ -48,13 +48,7 @@ impl BusState {
 
     /// Compiles the current records.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        let providers: BTreeMap<String, ProviderConfig> = self
-            .view
-            .providers()
-            .into_iter()
-            .map(|(provider, (config, problems))| (provider, ProviderConfig { config, problems }))
-            .collect();
-        let merged = merge(&providers, &self.options);
+        let merged = merge_providers(self.view.providers(), &self.options);
         let snapshot = Snapshot::build(
             &merged,
             self.view.revision(),

@@ -84,6 +84,20 @@ impl Merged {
     }
 }
 
+/// Merges providers' configurations as a bus reader holds them: each provider's valid
+/// resources and the problems of the rejected ones (`ConfigView::providers` in
+/// switchyard-bus).
+pub fn merge_providers(
+    providers: BTreeMap<String, (DynamicConfig, Vec<Problem>)>,
+    options: &MergeOptions,
+) -> Merged {
+    let providers: BTreeMap<String, ProviderConfig> = providers
+        .into_iter()
+        .map(|(provider, (config, problems))| (provider, ProviderConfig { config, problems }))
+        .collect();
+    merge(&providers, options)
+}
+
 /// Merges providers' configurations (keyed by provider name).
 pub fn merge(providers: &BTreeMap<String, ProviderConfig>, options: &MergeOptions) -> Merged {
     let mut m = Merger {
