@@ -256,6 +256,8 @@ pub struct PebbleSettings {
     pub tls_port: u16,
     /// Validity of issued certificates (Pebble's default is about 5 years).
     pub validity: Option<Duration>,
+    /// External account binding required, with this key id and base64url HMAC key.
+    pub eab: Option<(String, String)>,
 }
 
 /// Pebble's configuration file for `settings`, with the certificate at `cert` and its key
@@ -275,6 +277,13 @@ pub fn pebble_config(settings: &PebbleSettings, cert: &str, key: &str) -> serde_
         map.insert(
             "certificateValidityPeriod".to_owned(),
             validity.as_secs().into(),
+        );
+    }
+    if let (Some((kid, hmac)), Some(map)) = (&settings.eab, pebble.as_object_mut()) {
+        map.insert("externalAccountBindingRequired".to_owned(), true.into());
+        map.insert(
+            "externalAccountMACKeys".to_owned(),
+            serde_json::json!({ kid: hmac }),
         );
     }
     serde_json::json!({ "pebble": pebble })
@@ -727,6 +736,22 @@ mod tests {
     }
 
     #[test]
+    fn pebble_config_requires_eab_when_given() {
+        let settings = PebbleSettings {
+            http_port: 5002,
+            tls_port: 5001,
+            validity: None,
+            eab: Some(("kid-1".into(), "aG1hYw".into())),
+        };
+        let config = pebble_config(&settings, "/c.pem", "/k.pem");
+        assert_eq!(config["pebble"]["externalAccountBindingRequired"], true);
+        assert_eq!(
+            config["pebble"]["externalAccountMACKeys"]["kid-1"],
+            "aG1hYw"
+        );
+    }
+
+    #[test]
     fn pebble_config_carries_ports_and_validity() {
         let cases = [
             ("default validity", None, None),
@@ -741,6 +766,7 @@ mod tests {
                 http_port: 5002,
                 tls_port: 5001,
                 validity,
+                eab: None,
             };
             let config = pebble_config(&settings, "/c.pem", "/k.pem");
             let pebble = &config["pebble"];

@@ -351,6 +351,7 @@ impl StackBuilder {
                 http_port: EDGE_WEB_PORT,
                 tls_port: EDGE_WEBSECURE_PORT,
                 validity: None,
+                eab: None,
             };
             crate::pebble::start_nodes(
                 image,

@@ -107,6 +107,14 @@ fn start_replica(
 impl Edge {
     /// Starts everything but the certificates service; `None` when Docker is unavailable.
     async fn start(validity: Option<Duration>) -> anyhow::Result<Option<Self>> {
+        Self::start_with(validity, None).await
+    }
+
+    /// The same with Pebble requiring external account binding with `eab` (kid, HMAC key).
+    async fn start_with(
+        validity: Option<Duration>,
+        eab: Option<(String, String)>,
+    ) -> anyhow::Result<Option<Self>> {
         if let Some(reason) = docker_unavailable().await {
             eprintln!("skipping: {reason}");
             return Ok(None);
@@ -119,6 +127,7 @@ impl Edge {
             http_port: a_web,
             tls_port: b_websecure,
             validity,
+            eab,
         })
         .await?;
         let nats = start_nats().await?;
@@ -422,6 +431,33 @@ async fn http01_a_router_with_a_resolver_gets_a_pebble_certificate_on_every_repl
         "issuer {:?}",
         record.issuer
     );
+    assert_eq!(pebble_issued(&edge.pebble.logs().await), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn eab_a_resolver_with_external_account_binding_gets_certificates_from_a_ca_that_requires_it()
+-> anyhow::Result<()> {
+    // A CA that only accepts accounts bound to an external account (as ZeroSSL and
+    // commercial CAs do): without `eab` Pebble refuses the account.
+    let (kid, hmac) = (
+        "switchyard-eab-kid".to_owned(),
+        "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W".to_owned(),
+    );
+    let Some(mut edge) = Edge::start_with(None, Some((kid.clone(), hmac.clone()))).await? else {
+        return Ok(());
+    };
+    let config = edge
+        .certificates_config(&[("pebble", Challenge::Http)], 2160)
+        .replace(
+            "    acme:\n",
+            &format!("    acme:\n      eab: {{kid: {kid}, hmacEncoded: {hmac}}}\n"),
+        );
+    let certificates = edge.certificates("certs-1", &config)?;
+    edge.publish_routers(&[("bound", "eab.test", "pebble")])
+        .await?;
+    edge.wait_served_by_both("eab.test", ISSUE_DEADLINE, |_| true, &[&certificates])
+        .await?;
     assert_eq!(pebble_issued(&edge.pebble.logs().await), 1);
     Ok(())
 }
@@ -749,6 +785,7 @@ async fn pebble_serves_its_directory_over_https_trusted_by_the_test_ca() -> anyh
         http_port: free_port()?,
         tls_port: free_port()?,
         validity: None,
+        eab: None,
     })
     .await?;
     // The directory a certificates resolver's `caServer` points at, trusted through
