@@ -154,36 +154,8 @@ fn parse_retry_after(value: &str) -> Option<SystemTime> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(SystemTime::now() + Duration::from_secs(secs));
     }
-    httpdate_parse(value)
-}
-
-/// Parses an IMF-fixdate (`Fri, 31 Dec 1999 23:59:59 GMT`).
-fn httpdate_parse(value: &str) -> Option<SystemTime> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as i64
-        + 1;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time.split(':').filter_map(|p| p.parse().ok()).collect();
-    let [h, m, s] = hms.as_slice() else {
-        return None;
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + m * 60 + s;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+    // An HTTP-date (`Fri, 31 Dec 1999 23:59:59 GMT`).
+    httpdate::parse_http_date(value).ok()
 }
 
 impl HttpClient for Http {
@@ -476,14 +448,14 @@ mod tests {
     fn retry_after_values() {
         let epoch = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
         assert_eq!(
-            httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT"),
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(epoch(784_111_777))
         );
         assert_eq!(
-            httpdate_parse("Thu, 01 Jan 1970 00:00:00 GMT"),
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT"),
             Some(epoch(0))
         );
-        assert_eq!(httpdate_parse("yesterday"), None);
+        assert_eq!(parse_retry_after("yesterday"), None);
         let in_two = parse_retry_after("120").unwrap();
         let wait = in_two.duration_since(SystemTime::now()).unwrap();
         assert!(wait <= Duration::from_secs(120) && wait > Duration::from_secs(100));

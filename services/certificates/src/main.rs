@@ -60,15 +60,7 @@ fn default_instance() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    // One crypto provider (ring) for every rustls configuration in the process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchyard_bus::cli::init_service();
     let args = Args::parse();
     let settings = config::load(&args.config)
         .with_context(|| format!("static configuration {}", args.config.display()))?;

@@ -8,15 +8,7 @@ use switchyard_health::coordinator::{Coordinator, Settings, Shutdown};
 use tracing::info;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    // One crypto provider for every TLS client of the process (checks over https, NATS).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchyard_bus::cli::init_service();
     let args = Args::parse();
     let file = match &args.config {
         Some(path) => read_file(path)?,

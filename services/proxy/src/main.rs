@@ -111,13 +111,7 @@ fn load_seal_key(config: &StaticConfig) -> anyhow::Result<Option<switchyard_bus:
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchyard_bus::cli::init_service();
     let args = Args::parse();
     let config = load_config(&args)?;
     let instance = config

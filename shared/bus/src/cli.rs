@@ -1,4 +1,5 @@
-//! The NATS command-line options every Switchyard service shares (feature `cli`).
+//! What every Switchyard service's `main` shares (feature `cli`): the NATS command-line
+//! options, the default instance id, logging and the TLS crypto provider.
 
 use std::path::PathBuf;
 
@@ -6,6 +7,21 @@ use crate::nats::NatsSettings;
 
 /// The NATS URL when neither a flag nor a static file names one.
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+
+/// Sets up a service process: logs to stderr at the level `RUST_LOG` sets (`info` by
+/// default), and ring as the process's rustls crypto provider (for NATS over TLS, ACME,
+/// health checks over https and TLS termination alike).
+pub fn init_service() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    // Already installed (a second call) is fine: it is the same provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// This machine's host name (`/etc/hostname`, else `$HOSTNAME`), else `fallback`: the
 /// default instance id of every service (in a container, the container's name or id).

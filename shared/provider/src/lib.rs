@@ -26,6 +26,8 @@ use switchyard_model::{DynamicConfig, Problem};
 
 pub use args::HarnessArgs;
 pub use harness::{Harness, HarnessError, run, run_blocking, start};
+/// Logging and the crypto provider, set up as every Switchyard service does.
+pub use switchyard_bus::cli::init_service;
 
 /// One full snapshot of a provider's configuration.
 #[derive(Debug, Clone, Default, PartialEq)]

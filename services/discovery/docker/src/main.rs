@@ -15,14 +15,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    // NATS over TLS needs a process-wide crypto provider; ring is the workspace's one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchyard_provider::init_service();
     let cli = Cli::parse();
     let provider = DockerProvider::new(
         DockerSettings {

@@ -59,12 +59,7 @@ impl Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    switchyard_provider::init_service();
     let args = Args::parse();
     let source = args.source()?;
     tracing::info!(?source, watch = args.watch, "file provider starting");
